@@ -1,0 +1,491 @@
+"""MediaWiki XML dumps: reading (.xml, .xml.bz2, multistream .xml.bz2 with its index) and writing.
+
+A multistream dump is a concatenation of independent bz2 streams: the first holds the `<mediawiki>` header and
+`<siteinfo>`, each following one holds up to 100 `<page>` elements, and the last holds `</mediawiki>`. The index
+(`offset:page_id:title` per line, itself bz2-compressed) gives the byte offset of the stream holding each page, so
+whole streams can be cut into byte ranges and decoded independently.
+"""
+
+from __future__ import annotations
+
+import bz2
+import html
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from lhama.errors import DumpError, IndexMismatchError
+
+SUPPORTED_SCHEMAS = ("0.10", "0.11")
+EXPORT_NS_PREFIX = "http://www.mediawiki.org/xml/export-"
+BZ2_MAGIC = b"BZh"
+
+# The namespaces of pt.wikipedia.org (siteinfo of a 2023 dump).
+PTWIKI_NAMESPACES: dict[int, str] = {
+    -2: "Multimédia", -1: "Especial", 0: "", 1: "Discussão", 2: "Usuário(a)", 3: "Usuário(a) Discussão",
+    4: "Wikipédia", 5: "Wikipédia Discussão", 6: "Ficheiro", 7: "Ficheiro Discussão", 8: "MediaWiki",
+    9: "MediaWiki Discussão", 10: "Predefinição", 11: "Predefinição Discussão", 12: "Ajuda", 13: "Ajuda Discussão",
+    14: "Categoria", 15: "Categoria Discussão", 100: "Portal", 101: "Portal Discussão", 102: "Anexo",
+    103: "Anexo Discussão", 104: "Livro", 105: "Livro Discussão", 710: "TimedText", 711: "TimedText Discussão",
+    828: "Módulo", 829: "Módulo Discussão",
+}
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    sitename: str = "Wikipédia"
+    dbname: str = "ptwiki"
+    base: str = "https://pt.wikipedia.org/wiki/Wikip%C3%A9dia:P%C3%A1gina_principal"
+    generator: str = "MediaWiki 1.41.0-wmf.28"
+    lang: str = "pt"
+    schema_version: str = "0.11"
+    namespaces: dict[int, str] = field(default_factory=lambda: dict(PTWIKI_NAMESPACES))
+
+    @property
+    def xmlns(self) -> str:
+        return f"{EXPORT_NS_PREFIX}{self.schema_version}/"
+
+    @property
+    def article_url_prefix(self) -> str:
+        """`https://pt.wikipedia.org/wiki/` from the main page URL in `<base>`."""
+        head, sep, _ = self.base.rpartition("/wiki/")
+        return f"{head}/wiki/" if sep else self.base.rsplit("/", 1)[0] + "/"
+
+
+@dataclass(frozen=True)
+class Page:
+    id: int
+    ns: int
+    title: str
+    revid: int
+    text: str
+    timestamp: str = "2026-11-01T00:00:00Z"
+    redirect: str | None = None
+    contributor: str = "lhama"
+    model: str = "wikitext"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    offset: int
+    page_id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Whole bz2 streams `[start, end)` of a multistream dump and the page ids the index puts there."""
+
+    start: int
+    end: int
+    page_ids: tuple[int, ...]
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def _xml_text(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+def header_xml(site: SiteInfo) -> str:
+    namespaces = "\n".join(
+        f'      <namespace key="{key}" case="first-letter"' + (f">{_xml_text(name)}</namespace>" if name else " />")
+        for key, name in sorted(site.namespaces.items())
+    )
+    return (
+        f'<mediawiki xmlns="{site.xmlns}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:schemaLocation="{site.xmlns} http://www.mediawiki.org/xml/export-{site.schema_version}.xsd" '
+        f'version="{site.schema_version}" xml:lang="{site.lang}">\n'
+        "  <siteinfo>\n"
+        f"    <sitename>{_xml_text(site.sitename)}</sitename>\n"
+        f"    <dbname>{site.dbname}</dbname>\n"
+        f"    <base>{_xml_text(site.base)}</base>\n"
+        f"    <generator>{_xml_text(site.generator)}</generator>\n"
+        "    <case>first-letter</case>\n"
+        "    <namespaces>\n"
+        f"{namespaces}\n"
+        "    </namespaces>\n"
+        "  </siteinfo>\n"
+    )
+
+
+FOOTER_XML = "</mediawiki>\n"
+
+
+def page_xml(page: Page) -> str:
+    import hashlib
+
+    encoded = page.text.encode("utf-8")
+    sha1 = hashlib.sha1(encoded).hexdigest()
+    redirect = f'    <redirect title="{html.escape(page.redirect)}" />\n' if page.redirect else ""
+    return (
+        "  <page>\n"
+        f"    <title>{_xml_text(page.title)}</title>\n"
+        f"    <ns>{page.ns}</ns>\n"
+        f"    <id>{page.id}</id>\n"
+        f"{redirect}"
+        "    <revision>\n"
+        f"      <id>{page.revid}</id>\n"
+        f"      <timestamp>{page.timestamp}</timestamp>\n"
+        f"      <contributor>\n        <username>{_xml_text(page.contributor)}</username>\n"
+        "        <id>1</id>\n      </contributor>\n"
+        f"      <model>{page.model}</model>\n"
+        "      <format>text/x-wiki</format>\n"
+        f'      <text bytes="{len(encoded)}" sha1="{sha1}" xml:space="preserve">{_xml_text(page.text)}</text>\n'
+        f"      <sha1>{sha1}</sha1>\n"
+        "    </revision>\n"
+        "  </page>\n"
+    )
+
+
+def write_xml(site: SiteInfo, pages: Iterable[Page], path: str | Path, *, compress: bool = False) -> None:
+    """A plain export: `.xml`, or a single-stream `.xml.bz2` when `compress`."""
+    opener = bz2.open if compress else open
+    with opener(path, "wt", encoding="utf-8") as out:
+        out.write(header_xml(site))
+        for page in pages:
+            out.write(page_xml(page))
+        out.write(FOOTER_XML)
+
+
+def write_multistream(
+    site: SiteInfo,
+    pages: Iterable[Page],
+    dump_path: str | Path,
+    index_path: str | Path,
+    *,
+    pages_per_stream: int = 100,
+    compresslevel: int = 9,
+) -> None:
+    """A multistream `.xml.bz2` and its `offset:page_id:title` index (bz2), laid out as Wikimedia's."""
+    index_lines: list[str] = []
+    with open(dump_path, "wb") as out:
+        out.write(bz2.compress(header_xml(site).encode("utf-8"), compresslevel))
+        batch: list[Page] = []
+
+        def flush() -> None:
+            offset = out.tell()
+            out.write(bz2.compress("".join(page_xml(p) for p in batch).encode("utf-8"), compresslevel))
+            index_lines.extend(f"{offset}:{p.id}:{p.title}\n" for p in batch)
+            batch.clear()
+
+        for page in pages:
+            batch.append(page)
+            if len(batch) == pages_per_stream:
+                flush()
+        if batch:
+            flush()
+        out.write(bz2.compress(FOOTER_XML.encode("utf-8"), compresslevel))
+    Path(index_path).write_bytes(bz2.compress("".join(index_lines).encode("utf-8"), compresslevel))
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def sniff_compression(path: Path) -> str:
+    """'bz2' or 'xml', from the first bytes; a clear error for empty or unknown files."""
+    if not path.exists():
+        raise DumpError(path, "no such file")
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if not head:
+        raise DumpError(path, "file is empty")
+    if head.startswith(BZ2_MAGIC):
+        return "bz2"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        return "xml"
+    raise DumpError(path, "neither bz2-compressed nor XML (unknown leading bytes)", where="offset 0")
+
+
+def _schema_version(root_tag: str, version_attr: str | None, path: Path) -> str:
+    namespace = root_tag[1:].partition("}")[0] if root_tag.startswith("{") else ""
+    version = version_attr or namespace.removeprefix(EXPORT_NS_PREFIX).rstrip("/")
+    if version not in SUPPORTED_SCHEMAS:
+        raise DumpError(path, f"unsupported MediaWiki export schema {version!r} (supported: {', '.join(SUPPORTED_SCHEMAS)})")
+    return version
+
+
+def _siteinfo_from_element(element: etree._Element | None, version: str, lang: str) -> SiteInfo:
+    if element is None:
+        return SiteInfo(schema_version=version, lang=lang, namespaces={0: ""})
+    values = {_local(child.tag): child for child in element}
+    namespaces: dict[int, str] = {}
+    if "namespaces" in values:
+        for ns in values["namespaces"]:
+            namespaces[int(ns.get("key"))] = ns.text or ""
+    return SiteInfo(
+        sitename=(values["sitename"].text or "") if "sitename" in values else "",
+        dbname=(values["dbname"].text or "") if "dbname" in values else "",
+        base=(values["base"].text or "") if "base" in values else "",
+        generator=(values["generator"].text or "") if "generator" in values else "",
+        lang=lang,
+        schema_version=version,
+        namespaces=namespaces or {0: ""},
+    )
+
+
+def page_from_element(element: etree._Element) -> Page:
+    """A `<page>` element to a Page; missing children give clear defaults (deleted text is empty)."""
+    title = ns = page_id = revid = timestamp = None
+    text = ""
+    redirect = None
+    model = "wikitext"
+    for child in element:
+        name = _local(child.tag)
+        if name == "title":
+            title = child.text or ""
+        elif name == "ns":
+            ns = int(child.text)
+        elif name == "id":
+            page_id = int(child.text)
+        elif name == "redirect":
+            redirect = child.get("title")
+        elif name == "revision":
+            for rev_child in child:
+                rev_name = _local(rev_child.tag)
+                if rev_name == "id":
+                    revid = int(rev_child.text)
+                elif rev_name == "timestamp":
+                    timestamp = rev_child.text
+                elif rev_name == "text":
+                    text = rev_child.text or ""
+                elif rev_name == "model":
+                    model = rev_child.text or model
+    if title is None or page_id is None:
+        raise ValueError("a <page> without <title> or <id>")
+    return Page(
+        id=page_id,
+        ns=ns if ns is not None else 0,
+        title=title,
+        revid=revid or 0,
+        text=text,
+        timestamp=timestamp or "",
+        redirect=redirect,
+        model=model,
+    )
+
+
+def _xml_parser() -> etree.XMLParser:
+    # No entity expansion, no network: dumps only use the five predefined XML entities.
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
+
+
+class DumpReader:
+    """Sequential reading of a whole dump (`.xml` or any `.xml.bz2`), with bounded memory.
+
+    `siteinfo` is filled once iteration has passed the header; `bytes_read` counts compressed bytes consumed so a
+    progress bar can show MB/s of the file on disk.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.compression = sniff_compression(self.path)
+        self.siteinfo: SiteInfo | None = None
+        self._raw: BinaryIO | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+
+    def __iter__(self) -> Iterator[Page]:
+        with open(self.path, "rb") as raw:
+            self._raw = raw
+            stream: BinaryIO = bz2.BZ2File(raw) if self.compression == "bz2" else raw  # type: ignore[assignment]
+            yield from self._iter_pages(stream)
+
+    def _iter_pages(self, stream: BinaryIO) -> Iterator[Page]:
+        context = etree.iterparse(
+            stream, events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=True
+        )
+        root = None
+        version = ""
+        depth = 0
+        try:
+            for event, element in context:
+                if event == "start":
+                    depth += 1
+                    if root is None:
+                        root = element
+                        if _local(element.tag) != "mediawiki":
+                            raise DumpError(
+                                self.path, f"root element is <{_local(element.tag)}>, expected <mediawiki>", where="line 1"
+                            )
+                        version = _schema_version(element.tag, element.get("version"), self.path)
+                    continue
+                depth -= 1
+                name = _local(element.tag)
+                if depth == 1 and name == "siteinfo":
+                    lang = root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+                    self.siteinfo = _siteinfo_from_element(element, version, lang)
+                    element.clear()
+                elif depth == 1 and name == "page":
+                    if self.siteinfo is None:
+                        lang = root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+                        self.siteinfo = _siteinfo_from_element(None, version, lang)
+                    try:
+                        page = page_from_element(element)
+                    except (ValueError, TypeError) as error:
+                        raise DumpError(self.path, f"invalid <page>: {error}", where=f"line {element.sourceline}") from None
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del root[0]
+                    yield page
+        except etree.XMLSyntaxError as error:
+            line = error.position[0] if error.position else None
+            raise DumpError(self.path, f"malformed XML: {error.msg}", where=f"line {line}" if line else None) from None
+        except (EOFError, OSError) as error:
+            raise DumpError(self.path, f"corrupt or truncated bz2 data: {error}", where=f"offset {self.bytes_read}") from None
+        if root is None:
+            raise DumpError(self.path, "no XML element found")
+
+
+# ---------------------------------------------------------------------------------------------------- multistream
+
+
+def read_index(path: str | Path) -> list[IndexEntry]:
+    """Parse an `offset:page_id:title` index (`.txt` or `.txt.bz2`); errors name the line."""
+    path = Path(path)
+    if not path.exists():
+        raise IndexMismatchError(path, "multistream index not found")
+    raw = path.read_bytes()
+    if not raw:
+        raise IndexMismatchError(path, "index file is empty")
+    if raw.startswith(BZ2_MAGIC):
+        try:
+            raw = bz2.decompress(raw)
+        except (OSError, EOFError, ValueError) as error:
+            raise IndexMismatchError(path, f"corrupt bz2 index: {error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexMismatchError(path, f"index is not UTF-8 text: {error.reason}", where=f"offset {error.start}") from None
+    entries: list[IndexEntry] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line:
+            continue
+        offset, sep1, rest = line.partition(":")
+        page_id, sep2, title = rest.partition(":")
+        if not (sep1 and sep2 and offset.isdigit() and page_id.isdigit()):
+            raise IndexMismatchError(path, f"expected 'offset:page_id:title', got {line[:80]!r}", where=f"line {number}")
+        entries.append(IndexEntry(int(offset), int(page_id), title))
+    if not entries:
+        raise IndexMismatchError(path, "index has no entries")
+    return entries
+
+
+def plan_ranges(entries: list[IndexEntry], dump_size: int, target_bytes: int) -> list[ByteRange]:
+    """Group consecutive streams into ranges of about `target_bytes` compressed bytes.
+
+    The plan depends only on the index and `target_bytes`, never on the number of workers, so the output order
+    (and sharding) is the same whatever the parallelism.
+    """
+    ids_by_offset: dict[int, list[int]] = {}
+    for entry in entries:
+        ids_by_offset.setdefault(entry.offset, []).append(entry.page_id)
+    offsets = sorted(ids_by_offset)
+    ranges: list[ByteRange] = []
+    start = offsets[0]
+    ids: list[int] = []
+    for position, offset in enumerate(offsets):
+        ids.extend(ids_by_offset[offset])
+        following = offsets[position + 1] if position + 1 < len(offsets) else dump_size
+        if following - start >= target_bytes or following == dump_size:
+            ranges.append(ByteRange(start, following, tuple(ids)))
+            start, ids = following, []
+    return ranges
+
+
+def read_header(dump_path: Path, first_offset: int) -> tuple[SiteInfo, str]:
+    """Siteinfo and the literal `<mediawiki ...>` opening tag from the header stream `[0, first_offset)`."""
+    with open(dump_path, "rb") as handle:
+        raw = handle.read(first_offset)
+    if not raw.startswith(BZ2_MAGIC):
+        raise IndexMismatchError(dump_path, "does not start with a bz2 stream; not a multistream dump", where="offset 0")
+    try:
+        header = bz2.decompress(raw).decode("utf-8")
+    except (OSError, EOFError, ValueError) as error:
+        raise IndexMismatchError(
+            dump_path, f"the index's first offset {first_offset} does not end the header stream ({error})"
+        ) from None
+    match = re.search(r"<mediawiki\b[^>]*>", header)
+    if match is None:
+        root = re.search(r"<([A-Za-z_][\w.:-]*)", header)
+        found = root.group(1) if root else "nothing"
+        raise DumpError(dump_path, f"root element is <{found}>, expected <mediawiki>", where="offset 0")
+    try:
+        root = etree.fromstring((header + FOOTER_XML).encode("utf-8"), _xml_parser())
+    except etree.XMLSyntaxError as error:
+        raise DumpError(dump_path, f"malformed XML in header stream: {error.msg}", where="offset 0") from None
+    version = _schema_version(root.tag, root.get("version"), dump_path)
+    siteinfo_element = next((child for child in root if _local(child.tag) == "siteinfo"), None)
+    lang = root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    return _siteinfo_from_element(siteinfo_element, version, lang), match.group(0)
+
+
+def read_range(dump_path: Path, byte_range: ByteRange, opening_tag: str) -> list[Page]:
+    """Decode the whole streams of one range in bulk and parse their pages; checks them against the index."""
+    with open(dump_path, "rb") as handle:
+        handle.seek(byte_range.start)
+        raw = handle.read(byte_range.end - byte_range.start)
+    where = f"offset {byte_range.start}"
+    if not raw.startswith(BZ2_MAGIC):
+        raise IndexMismatchError(dump_path, "index offset does not point at the start of a bz2 stream", where=where)
+    try:
+        decompressed = _decompress_streams(raw)
+    except (OSError, EOFError, ValueError) as error:
+        raise DumpError(dump_path, f"corrupt or truncated bz2 data: {error}", where=where) from None
+    body = decompressed.decode("utf-8", errors="strict") if decompressed else ""
+    body = body.rstrip()
+    if body.endswith("</mediawiki>"):
+        body = body[: -len("</mediawiki>")]
+    try:
+        root = etree.fromstring(f"{opening_tag}{body}{FOOTER_XML}".encode("utf-8"), _xml_parser())
+    except etree.XMLSyntaxError as error:
+        line = error.position[0] if error.position else None
+        detail = f"{where}, line {line} of the range" if line else where
+        raise DumpError(dump_path, f"malformed XML: {error.msg}", where=detail) from None
+    pages: list[Page] = []
+    for element in root:
+        if _local(element.tag) != "page":
+            continue
+        try:
+            pages.append(page_from_element(element))
+        except (ValueError, TypeError) as error:
+            raise DumpError(dump_path, f"invalid <page>: {error}", where=where) from None
+    found = tuple(page.id for page in pages)
+    if found != byte_range.page_ids:
+        missing = sorted(set(byte_range.page_ids) - set(found))[:3]
+        extra = sorted(set(found) - set(byte_range.page_ids))[:3]
+        raise IndexMismatchError(
+            dump_path,
+            f"index does not match the dump: index lists {len(byte_range.page_ids)} pages here, dump has {len(found)}"
+            f" (missing ids {missing}, unexpected ids {extra})",
+            where=where,
+        )
+    return pages
+
+
+def _decompress_streams(raw: bytes) -> bytes:
+    """Decompress concatenated bz2 streams; unlike `bz2.decompress`, fails on a truncated last stream."""
+    out = io.BytesIO()
+    data = raw
+    while data:
+        decompressor = bz2.BZ2Decompressor()
+        out.write(decompressor.decompress(data))
+        if not decompressor.eof:
+            raise EOFError("compressed data ended before the end-of-stream marker was reached")
+        data = decompressor.unused_data
+        if data and not data.startswith(BZ2_MAGIC):
+            raise OSError("trailing bytes after a bz2 stream are not a bz2 stream")
+    return out.getvalue()

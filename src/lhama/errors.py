@@ -1,0 +1,51 @@
+"""Typed errors. Each carries the offending file (and position or key) so the CLI can print one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LhamaError(Exception):
+    """Base class: a user-facing error with a one-line message."""
+
+
+class InputFileError(LhamaError):
+    """Something is wrong with an input file; `where` is a byte offset or line number when known."""
+
+    def __init__(self, path: str | Path, problem: str, *, where: str | None = None) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.where = where
+        location = f"{self.path}{f' ({where})' if where else ''}"
+        super().__init__(f"{location}: {problem}")
+
+
+class DumpError(InputFileError):
+    """A dump that cannot be read: truncated or corrupt compression, malformed XML, wrong root, empty file."""
+
+
+class IndexMismatchError(InputFileError):
+    """A multistream index that is missing, unreadable, or does not describe its dump."""
+
+
+class QuestionFileError(InputFileError):
+    """A question file line that is not valid JSON or not a valid question."""
+
+
+class ConfigError(LhamaError):
+    """A configuration key with a wrong value or no meaning."""
+
+    def __init__(self, key: str, problem: str, *, source: str | None = None) -> None:
+        self.key = key
+        self.problem = problem
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}config key '{key}': {problem}")
+
+
+class DownloadError(LhamaError):
+    """A download that failed or whose checksum does not match."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"{url}: {problem}")
