@@ -1,0 +1,355 @@
+"""Extraction: a MediaWiki dump to clean articles as JSON Lines shards plus a manifest.
+
+With a multistream index the dump is cut into byte ranges of whole bz2 streams (the plan depends only on the index
+and `range_bytes`) and each range is decoded and cleaned by a worker process; results are written in plan order,
+so the output is identical whatever the number of workers. Without an index the dump is read sequentially and,
+with several workers, batches of pages are cleaned in parallel. Output goes to a temporary folder renamed into
+place at the end: a failed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import shutil
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from tqdm import tqdm
+
+from lhama import __version__
+from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
+from lhama.errors import DumpError, LhamaError
+from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
+
+log = logging.getLogger(__name__)
+
+SKIP_REASONS = ("namespace", "not_wikitext", "redirect", "disambiguation", "too_short")
+MANIFEST = "manifest.json"
+SHARD_PATTERN = "articles-{:05d}.jsonl"
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    min_chars: int = 200
+    namespaces: tuple[int, ...] = (0,)
+    range_bytes: int = 4 * 2**20
+    articles_per_shard: int = 100_000
+    batch_pages: int = 500
+    dropped_sections: frozenset[str] = field(default=DEFAULT_DROPPED_SECTIONS)
+
+    def to_json(self) -> dict:
+        values = asdict(self)
+        values["namespaces"] = list(self.namespaces)
+        values["dropped_sections"] = sorted(self.dropped_sections)
+        return values
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back: serialized articles and counts (cheap to pickle)."""
+
+    jsonl: bytes = b""
+    articles: int = 0
+    characters: int = 0
+    pages: int = 0
+    xml_bytes: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+
+# ---------------------------------------------------------------------------------------------------- conversion
+
+
+def article_url(prefix: str, title: str) -> str:
+    return prefix + quote(title.replace(" ", "_"), safe="/:(),'!*-._~")
+
+
+def skip_reason(page: Page, options: ExtractOptions) -> str | None:
+    if page.ns not in options.namespaces:
+        return "namespace"
+    if page.model != "wikitext":
+        return "not_wikitext"
+    if page.redirect is not None or is_redirect(page.text):
+        return "redirect"
+    if is_disambiguation(page.text):
+        return "disambiguation"
+    return None
+
+
+def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOptions) -> BatchResult:
+    result = BatchResult()
+    lines: list[str] = []
+    for page in pages:
+        result.pages += 1
+        reason = skip_reason(page, options)
+        if reason is None:
+            article = clean(page.text, dropped_sections=options.dropped_sections)
+            text = article.text
+            if len(text) < options.min_chars:
+                reason = "too_short"
+            else:
+                record = {
+                    "id": page.id,
+                    "revid": page.revid,
+                    "title": page.title,
+                    "url": article_url(url_prefix, page.title),
+                    "text": text,
+                    "sections": [section.to_json() for section in article.sections],
+                    "infobox": article.infobox.to_json() if article.infobox else None,
+                }
+                lines.append(json.dumps(record, ensure_ascii=False))
+                result.articles += 1
+                result.characters += len(text)
+        if reason is not None:
+            result.skipped[reason] += 1
+    result.jsonl = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    return result
+
+
+def _convert_range(dump_path: Path, byte_range: ByteRange, opening_tag: str, url_prefix: str,
+                   options: ExtractOptions) -> BatchResult:
+    pages = read_range(dump_path, byte_range, opening_tag)
+    result = convert_pages(pages, url_prefix, options)
+    result.xml_bytes = sum(len(page.text) for page in pages)
+    return result
+
+
+def _convert_batch(pages: list[Page], url_prefix: str, options: ExtractOptions) -> BatchResult:
+    return convert_pages(pages, url_prefix, options)
+
+
+# ---------------------------------------------------------------------------------------------------- output
+
+
+class ShardWriter:
+    """Appends serialized articles to numbered shards of at most `per_shard` articles."""
+
+    def __init__(self, directory: Path, per_shard: int) -> None:
+        self.directory = directory
+        self.per_shard = per_shard
+        self.shards: list[dict] = []
+        self._handle = None
+        self._in_shard = 0
+
+    def write(self, result: BatchResult) -> None:
+        if not result.articles:
+            return
+        for line in result.jsonl.splitlines(keepends=True):
+            if self._handle is None or self._in_shard >= self.per_shard:
+                self._open_next()
+            self._handle.write(line)
+            self._in_shard += 1
+            self.shards[-1]["articles"] += 1
+
+    def _open_next(self) -> None:
+        self.close()
+        name = SHARD_PATTERN.format(len(self.shards))
+        self._handle = open(self.directory / name, "wb")
+        self.shards.append({"file": name, "articles": 0})
+        self._in_shard = 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _sha1_of(path: Path, chunk: int = 2**20) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _BackgroundDigest(threading.Thread):
+    """sha1 of the dump while workers decode it (hashlib releases the GIL)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.value: str | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = _sha1_of(self.path)
+        except OSError as error:
+            self.error = error
+
+
+# ---------------------------------------------------------------------------------------------------- orchestration
+
+
+def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int) -> Iterator[BatchResult]:
+    """Run tasks in a process pool, at most 2x workers in flight, yielding results in submission order."""
+    if workers <= 1:
+        for function, arguments in tasks:
+            yield function(*arguments)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future] = deque()
+        for function, arguments in tasks:
+            pending.append(pool.submit(function, *arguments))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _batched(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
+    batch: list[Page] = []
+    for page in pages:
+        batch.append(page)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def extract(
+    dump_path: str | Path,
+    out_dir: str | Path,
+    *,
+    index_path: str | Path | None = None,
+    workers: int = 1,
+    options: ExtractOptions = ExtractOptions(),
+    progress: bool = True,
+) -> dict:
+    """Extract clean articles from a dump into `out_dir`; returns the manifest (also written there)."""
+    dump_path, out_dir = Path(dump_path), Path(out_dir)
+    if not dump_path.exists():
+        raise DumpError(dump_path, "no such file")
+    if dump_path.stat().st_size == 0:
+        raise DumpError(dump_path, "file is empty")
+    tmp_dir = out_dir.parent / f".{out_dir.name}.tmp-{multiprocessing.current_process().pid}"
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    try:
+        manifest = _extract_into(dump_path, tmp_dir, index_path, workers, options, progress)
+        (tmp_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp_dir.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None, workers: int,
+                  options: ExtractOptions, progress: bool) -> dict:
+    started = time.perf_counter()
+    size = dump_path.stat().st_size
+    digest = _BackgroundDigest(dump_path)
+    digest.start()
+    writer = ShardWriter(tmp_dir, options.articles_per_shard)
+    totals = BatchResult()
+    bar = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"extract {dump_path.name}",
+               disable=not progress, mininterval=1.0)
+    index_info = None
+    try:
+        if index_path is not None:
+            index_path = Path(index_path)
+            entries = read_index(index_path)
+            if entries[-1].offset >= size:
+                raise DumpError(index_path, f"index offset {entries[-1].offset} lies beyond the end of the dump "
+                                f"({size} bytes): the index does not belong to {dump_path.name}")
+            siteinfo, opening_tag = read_header(dump_path, entries[0].offset)
+            ranges = plan_ranges(entries, size, options.range_bytes)
+            url_prefix = siteinfo.article_url_prefix
+            tasks = ((_convert_range, (dump_path, r, opening_tag, url_prefix, options)) for r in ranges)
+            dump_format = "multistream"
+            index_info = {"path": str(index_path), "name": index_path.name, "sha1": _sha1_of(index_path),
+                          "entries": len(entries), "ranges": len(ranges)}
+            bar.update(entries[0].offset)
+            for byte_range, result in zip(ranges, _ordered_results(tasks, workers)):
+                _accumulate(totals, result, writer)
+                bar.update(byte_range.end - byte_range.start)
+                bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
+        else:
+            reader = DumpReader(dump_path)
+            dump_format = reader.compression
+            first_pages = iter(reader)
+            siteinfo_holder: list[SiteInfo] = []
+
+            def tasks_from_reader() -> Iterator[tuple[Callable, tuple]]:
+                for batch in _batched(first_pages, options.batch_pages):
+                    if not siteinfo_holder:
+                        siteinfo_holder.append(reader.siteinfo)
+                    yield _convert_batch, (batch, siteinfo_holder[0].article_url_prefix, options)
+
+            for result in _ordered_results(tasks_from_reader(), workers):
+                _accumulate(totals, result, writer)
+                bar.update(reader.bytes_read - bar.n)
+                bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
+            siteinfo = reader.siteinfo or SiteInfo(namespaces={0: ""})
+            if totals.pages == 0:
+                raise DumpError(dump_path, "the dump contains no <page> elements")
+    finally:
+        bar.close()
+        writer.close()
+    digest.join()
+    if digest.error is not None:
+        raise DumpError(dump_path, f"could not read for checksum: {digest.error}")
+    elapsed = time.perf_counter() - started
+    log.info("extracted %d articles from %d pages of %s in %.1f s (%.1f MB/s compressed, %.0f pages/s)",
+             totals.articles, totals.pages, dump_path.name, elapsed, size / 1e6 / max(elapsed, 1e-9),
+             totals.pages / max(elapsed, 1e-9))
+    if totals.articles == 0:
+        log.warning("no article survived filtering in %s", dump_path)
+    return {
+        "lhama_version": __version__,
+        "dump": {
+            "path": str(dump_path), "name": dump_path.name, "bytes": size, "sha1": digest.value,
+            "format": dump_format, "schema_version": siteinfo.schema_version,
+            "siteinfo": {"sitename": siteinfo.sitename, "dbname": siteinfo.dbname, "base": siteinfo.base,
+                         "lang": siteinfo.lang},
+        },
+        "index": index_info,
+        "options": options.to_json(),
+        "counts": {
+            "pages_read": totals.pages,
+            "articles": totals.articles,
+            "skipped": {reason: totals.skipped.get(reason, 0) for reason in SKIP_REASONS},
+            "characters": totals.characters,
+        },
+        "shards": writer.shards,
+    }
+
+
+def _accumulate(totals: BatchResult, result: BatchResult, writer: ShardWriter) -> None:
+    writer.write(result)
+    totals.articles += result.articles
+    totals.characters += result.characters
+    totals.pages += result.pages
+    totals.skipped.update(result.skipped)
+
+
+# ---------------------------------------------------------------------------------------------------- reading back
+
+
+def read_manifest(articles_dir: str | Path) -> dict:
+    path = Path(articles_dir) / MANIFEST
+    if not path.exists():
+        raise LhamaError(f"{articles_dir}: not an extracted corpus (no {MANIFEST}); run `lhama extract` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def iter_articles(articles_dir: str | Path) -> Iterator[dict]:
+    """Articles in extraction order, shard by shard."""
+    articles_dir = Path(articles_dir)
+    for shard in read_manifest(articles_dir)["shards"]:
+        with open(articles_dir / shard["file"], encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)
