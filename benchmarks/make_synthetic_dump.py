@@ -411,7 +411,7 @@ class Synth:
 
     def article(self, title: str) -> str:
         r = self.rng
-        target = int(min(15_000, max(1_000, r.lognormvariate(8.4, 0.6))))
+        target = int(min(12_500, max(900, r.lognormvariate(8.4, 0.6))))  # the tail below adds up to ~1.5 KB
         named: list[str] = []
         blocks: list[str] = []
         if r.random() < 0.03:
@@ -445,6 +445,8 @@ class Synth:
             if r.random() < 0.05:
                 section.append(f"<!-- {self.sentence(max_words=10, markup=False)} -->")
             block = "\n\n".join(section)
+            if size > 700 and size + len(block) > target + 1_000:
+                break
             blocks.append(block)
             size += len(block) + 2
         if r.random() < 0.3:
@@ -550,8 +552,7 @@ def generate_pages(size_mb: float, seed: int = 1, *, stats: Counter | None = Non
                 title = f"{title} {page_id}"
             synth.used_titles.add(title)
             kind = f"ns{ns}"
-        page = Page(id=page_id, ns=ns, title=title, revid=revid, text=text, redirect=redirect,
-                    contributor=rng.choice(("Sintético", "BotSintético", "Editor123")))
+        page = Page(id=page_id, ns=ns, title=title, revid=revid, text=text, redirect=redirect)
         total += len(page_xml(page).encode("utf-8"))
         if stats is not None:
             stats[kind] += 1

@@ -189,19 +189,31 @@ class _BackgroundDigest(threading.Thread):
 # ---------------------------------------------------------------------------------------------------- orchestration
 
 
-def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int) -> Iterator[BatchResult]:
-    """Run tasks in a process pool, at most 2x workers in flight, yielding results in submission order."""
+def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int,
+                     on_started: Callable[[], None]) -> Iterator[BatchResult]:
+    """Run tasks in a process pool, at most 2x workers in flight, yielding results in submission order.
+
+    Workers are forked (a Snakemake `script:` has no `__main__` guard, so spawn/forkserver cannot re-import it);
+    `on_started` runs once every worker exists, so threads it starts are never forked.
+    """
     if workers <= 1:
+        on_started()
         for function, arguments in tasks:
             yield function(*arguments)
         return
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future] = deque()
+        started = False
         for function, arguments in tasks:
             pending.append(pool.submit(function, *arguments))
+            if not started:  # with fork, the first submit launches every worker
+                on_started()
+                started = True
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
+        if not started:
+            on_started()
         while pending:
             yield pending.popleft().result()
 
@@ -252,7 +264,6 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
     started = time.perf_counter()
     size = dump_path.stat().st_size
     digest = _BackgroundDigest(dump_path)
-    digest.start()
     writer = ShardWriter(tmp_dir, options.articles_per_shard)
     totals = BatchResult()
     bar = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"extract {dump_path.name}",
@@ -273,7 +284,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             index_info = {"path": str(index_path), "name": index_path.name, "sha1": _sha1_of(index_path),
                           "entries": len(entries), "ranges": len(ranges)}
             bar.update(entries[0].offset)
-            for byte_range, result in zip(ranges, _ordered_results(tasks, workers)):
+            for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start)):
                 _accumulate(totals, result, writer)
                 bar.update(byte_range.end - byte_range.start)
                 bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
@@ -289,7 +300,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
                         siteinfo_holder.append(reader.siteinfo)
                     yield _convert_batch, (batch, siteinfo_holder[0].article_url_prefix, options)
 
-            for result in _ordered_results(tasks_from_reader(), workers):
+            for result in _ordered_results(tasks_from_reader(), workers, digest.start):
                 _accumulate(totals, result, writer)
                 bar.update(reader.bytes_read - bar.n)
                 bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
@@ -299,7 +310,10 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
     finally:
         bar.close()
         writer.close()
-    digest.join()
+    if digest.ident is None:
+        digest.run()  # never started: no task ran
+    else:
+        digest.join()
     if digest.error is not None:
         raise DumpError(dump_path, f"could not read for checksum: {digest.error}")
     elapsed = time.perf_counter() - started

@@ -1,0 +1,30 @@
+# lhama: what fine-tuning a LLaMA-family model on Portuguese Wikipedia buys, over the base model and over RAG.
+#   snakemake -c2                       the embedded default (sample dump, paper questions) -> results/report.html
+#   snakemake -n --profile slurm        plan on a cluster login node; drop -n to run
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/qa.smk"
+include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
+    report,
+
+
+rule all:
+    input:
+        "results/report.html",
+        pretraining_outputs(),

@@ -1,0 +1,31 @@
+import lhama.workflow as lw
+from snakemake.utils import validate
+
+# One clear line naming a bad key, then Snakemake's own validation (which also fills defaults).
+lw.check_config(config, workflow.basedir + "/config/config.schema.yaml", source="config")
+validate(config, schema="../../config/config.schema.yaml")
+
+DUMP = lw.local_dump_path(config["dump"], config["download"]["dir"])
+DOWNLOADING = lw.is_url(config["dump"])
+INDEX = lw.index_for(DUMP, config["dump_index"], will_download=DOWNLOADING)
+QUESTION_SETS = lw.question_sets(config["questions"])
+
+
+wildcard_constraints:
+    qset="|".join(re.escape(name) for name in QUESTION_SETS),
+
+
+def extract_input(wildcards):
+    return {"dump": DUMP, "index": INDEX} if INDEX else {"dump": DUMP}
+
+
+def question_file(wildcards):
+    return QUESTION_SETS[wildcards.qset]
+
+
+def rule_resources(name):
+    return config["resources"].get(name, config["resources"]["default"])
+
+
+def pretraining_outputs():
+    return ["results/qa/pretraining.jsonl"] if config["qa"]["pretraining_text"] else []

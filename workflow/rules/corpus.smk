@@ -1,0 +1,44 @@
+rule extract:
+    input:
+        unpack(extract_input),
+    output:
+        directory("results/corpus/articles"),
+    params:
+        min_chars=config["extract"]["min_chars"],
+        range_mb=config["extract"]["range_mb"],
+        articles_per_shard=config["extract"]["articles_per_shard"],
+    threads: config["extract"]["workers"]
+    resources:
+        mem_mb=rule_resources("extract")["mem_mb"],
+        runtime=rule_resources("extract")["runtime"],
+    log:
+        "logs/extract.log",
+    benchmark:
+        "results/benchmarks/extract.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/extract.py"
+
+
+rule corpus_stats:
+    input:
+        articles="results/corpus/articles",
+        examples="results/qa/examples.jsonl",
+    output:
+        stats="results/corpus/stats.json",
+        lengths=report(
+            "results/plots/article_lengths.png", caption="../report/article_lengths.rst", category="Corpus"
+        ),
+        kinds=report("results/plots/qa_kinds.png", caption="../report/qa_kinds.rst", category="Instruction data"),
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    log:
+        "logs/corpus_stats.log",
+    benchmark:
+        "results/benchmarks/corpus_stats.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/corpus_stats.py"

@@ -1,0 +1,16 @@
+from lhama.evaluate import question_coverage
+from lhama.jsonl import write_json
+from lhama.qa import load_questions
+from lhama.workflow import step
+
+with step(snakemake):
+    questions = load_questions(snakemake.input.questions)
+    write_json(
+        snakemake.output[0],
+        {
+            "name": snakemake.wildcards.qset,
+            "file": str(snakemake.input.questions),
+            "questions": [question.to_json() for question in questions],
+            "coverage": question_coverage(questions, snakemake.input.articles),
+        },
+    )

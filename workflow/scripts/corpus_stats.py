@@ -1,0 +1,14 @@
+from lhama.jsonl import read_jsonl, write_json
+from lhama.report import corpus_statistics, plot_article_lengths, plot_bars, QA_KIND_LABELS
+from lhama.workflow import step
+
+with step(snakemake):
+    stats = corpus_statistics(snakemake.input.articles, read_jsonl(snakemake.input.examples))
+    write_json(snakemake.output.stats, stats)
+    plot_article_lengths(stats["article_lengths"], snakemake.output.lengths)
+    plot_bars(
+        {QA_KIND_LABELS.get(kind, kind): count for kind, count in stats["qa_by_kind"].items()},
+        snakemake.output.kinds,
+        title="Instruction examples by kind",
+        xlabel="examples",
+    )
