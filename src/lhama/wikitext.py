@@ -204,21 +204,22 @@ def render_templates(text: str, on_infobox=None) -> str:
     out: list[str] = []
     stack: list[tuple[str, int]] = []
     position = 0
-    for match in _BRACES.finditer(text):
-        token = match.group()
+    cursor = 0
+    while (match := _BRACES.search(text, cursor)) is not None:
+        token, start, end = match.group(), match.start(), match.end()
+        if token == "}}}" and stack and stack[-1][0] == "{{":
+            token, end = "}}", start + 2  # `}}}` closing a template: the third brace belongs to the outer one
+        cursor = end
         if token in ("{{{", "{{"):
             if not stack:
-                out.append(text[position : match.start()])
-            stack.append((token, match.end()))
+                out.append(text[position:start])
+            stack.append((token, end))
         elif stack:
             opened, body_start = stack.pop()
-            if opened == "{{" and token == "}}}":
-                # `{{x}}}`: closes the template, the last brace is literal text
-                token = "}}"
             if not stack:
                 if opened == "{{":
-                    out.append(_render_template(text[body_start : match.start()], callback))
-                position = match.end()
+                    out.append(_render_template(text[body_start:start], callback))
+                position = end
     if stack:  # unbalanced: MediaWiki shows the rest literally; we keep it minus the braces
         out.append(text[stack[0][1] :])
     else:

@@ -1,0 +1,104 @@
+"""The Snakemake workflow as a user runs it: dry run, the embedded demo end to end, another dump, bad config."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lhama.dump import Page, SiteInfo, write_xml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A copy of the workflow (not of results/) so tests never touch the checkout's outputs."""
+    for name in ("Snakefile", "workflow", "config", "envs", "resources"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    return tmp_path
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=workdir, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_dry_run_plans_every_rule(workdir):
+    result = snakemake(workdir, "-n")
+    assert result.returncode == 0, result.stderr
+    for rule in ("extract", "qa", "split", "corpus_stats", "check_questions", "provenance", "report"):
+        assert f"rule {rule}:" in result.stdout or f"localrule {rule}:" in result.stdout
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("extract={'bogus': 1}", "config key 'extract.bogus': unknown key"),
+    ("speling=1", "config key 'speling': unknown key"),
+    ("extract={'workers': 0}", "config key 'extract.workers'"),
+    ("split={'by': 'title'}", "config key 'split.by'"),
+])
+def test_bad_config_key_is_named(workdir, override, expected):
+    result = snakemake(workdir, "-n", "--config", override)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_missing_dump_is_named(workdir):
+    result = snakemake(workdir, "-n", "--config", "dump=nowhere/ptwiki.xml.bz2")
+    assert result.returncode != 0
+    assert "nowhere/ptwiki.xml.bz2" in result.stdout + result.stderr
+
+
+def test_other_dump_and_questions(workdir):
+    """`snakemake --config dump=PATH questions=[A.jsonl]` runs the same DAG on an unseen dump and question set."""
+    body = ("'''{title}''' é uma cidade do [[Brasil]] fundada em [[1711]].<ref>fonte</ref> "
+            "A cidade tem um porto importante e uma longa história de comércio com outras regiões do país.\n"
+            "== História ==\nA vila cresceu com o ouro. Depois virou capital da província por muitos anos.\n")
+    pages = [Page(10 + n, 0, f"Cidade {n}", 100 + n, "{{Info/Município do Brasil|fundação = {{dtlink|8|12|1711}}}}\n"
+                  + body.format(title=f"Cidade {n}")) for n in range(12)]
+    pages.append(Page(99, 0, "Vila", 999, "#REDIRECIONAMENTO [[Cidade 1]]", redirect="Cidade 1"))
+    write_xml(SiteInfo(), pages, workdir / "outro.xml")
+    (workdir / "minhas.jsonl").write_text(json.dumps({
+        "id": "m1", "question": "Quando foi fundada a Cidade 3?", "answers": ["8 de dezembro de 1711"],
+        "source": "Cidade 3"}) + "\n", encoding="utf-8")
+    result = snakemake(workdir, "--config", "dump=outro.xml", "questions=[minhas.jsonl]")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
+    assert manifest["counts"]["articles"] == 12 and manifest["counts"]["skipped"]["redirect"] == 1
+    coverage = json.loads((workdir / "results/questions/minhas.json").read_text())["coverage"]
+    assert coverage["answer_in_source"] == 1
+    report = (workdir / "results/report.html").read_text()
+    assert "outro.xml" in report and "Quando foi fundada a Cidade 3?" in report
+
+
+def test_bad_question_file_fails_cleanly(workdir):
+    (workdir / "vazio.jsonl").write_text("", encoding="utf-8")
+    result = snakemake(workdir, "--config", "questions=[vazio.jsonl]")
+    assert result.returncode != 0
+    assert "vazio.jsonl: no questions in file" in result.stdout + result.stderr
+    assert not (workdir / "results/questions/vazio.json").exists()
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(workdir):
+    """The README's demo: the embedded sample dump and the paper's questions, ending with the report."""
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (workdir / "results/report.html").read_text(encoding="utf-8")
+    assert "ptwiki-sample-pages-articles-multistream.xml.bz2" in report
+    paper = json.loads((workdir / "results/questions/paper.json").read_text())
+    assert paper["coverage"]["answer_in_source"] == 10, paper["coverage"]["rows"]
+    split = json.loads((workdir / "results/qa/split.json").read_text())
+    assert split["test_with_train_article"] == 0 and split["test"] > 0
+    provenance = json.loads((workdir / "results/provenance.json").read_text())
+    manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
+    assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
+    again = snakemake(workdir)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
