@@ -106,3 +106,9 @@ class step:
         if error is None:
             logging.getLogger("lhama").info("rule %s done", self.rule)
         return False
+
+
+def config_source(workflow) -> str:
+    """The config files in force (for error messages), e.g. `config/config.yaml`."""
+    files = [str(path) for path in getattr(workflow, "configfiles", []) or []]
+    return ", ".join(files) or "config"

@@ -2,7 +2,7 @@ import lhama.workflow as lw
 from snakemake.utils import validate
 
 # One clear line naming a bad key, then Snakemake's own validation (which also fills defaults).
-lw.check_config(config, workflow.basedir + "/config/config.schema.yaml", source="config")
+lw.check_config(config, workflow.basedir + "/config/config.schema.yaml", source=lw.config_source(workflow))
 validate(config, schema="../../config/config.schema.yaml")
 
 DUMP = lw.local_dump_path(config["dump"], config["download"]["dir"])
