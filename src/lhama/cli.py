@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--index", type=Path, help="multistream index (offset:page_id:title), enables parallel decoding")
     extract.add_argument("--workers", type=int, default=1)
     extract.add_argument("--min-chars", type=int, default=200, help="drop articles with shorter clean text")
-    extract.add_argument("--range-mb", type=float, default=4.0, help="compressed MiB per parallel work unit")
+    extract.add_argument("--range-mb", type=float, default=1.0, help="compressed MiB per parallel work unit")
     extract.add_argument("--articles-per-shard", type=int, default=100_000)
     extract.add_argument("--no-progress", action="store_true")
     extract.set_defaults(run=cmd_extract)

@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import orjson
 from tqdm import tqdm
 
 from lhama import __version__
 from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
-from lhama.errors import DumpError, LhamaError
+from lhama.errors import DumpError, IndexMismatchError, LhamaError
 from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ SHARD_PATTERN = "articles-{:05d}.jsonl"
 class ExtractOptions:
     min_chars: int = 200
     namespaces: tuple[int, ...] = (0,)
-    range_bytes: int = 4 * 2**20
+    range_bytes: int = 2**20
     articles_per_shard: int = 100_000
     batch_pages: int = 500
     dropped_sections: frozenset[str] = field(default=DEFAULT_DROPPED_SECTIONS)
@@ -86,7 +87,7 @@ def skip_reason(page: Page, options: ExtractOptions) -> str | None:
 
 def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOptions) -> BatchResult:
     result = BatchResult()
-    lines: list[str] = []
+    lines: list[bytes] = []
     for page in pages:
         result.pages += 1
         reason = skip_reason(page, options)
@@ -105,12 +106,12 @@ def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOption
                     "sections": [section.to_json() for section in article.sections],
                     "infobox": article.infobox.to_json() if article.infobox else None,
                 }
-                lines.append(json.dumps(record, ensure_ascii=False))
+                lines.append(orjson.dumps(record))
                 result.articles += 1
                 result.characters += len(text)
         if reason is not None:
             result.skipped[reason] += 1
-    result.jsonl = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    result.jsonl = b"\n".join(lines) + b"\n" if lines else b""
     return result
 
 
@@ -267,15 +268,16 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
     writer = ShardWriter(tmp_dir, options.articles_per_shard)
     totals = BatchResult()
     bar = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"extract {dump_path.name}",
-               disable=not progress, mininterval=1.0)
+               disable=None if progress else True, mininterval=1.0)  # None: only on a terminal
     index_info = None
     try:
         if index_path is not None:
             index_path = Path(index_path)
             entries = read_index(index_path)
             if entries[-1].offset >= size:
-                raise DumpError(index_path, f"index offset {entries[-1].offset} lies beyond the end of the dump "
-                                f"({size} bytes): the index does not belong to {dump_path.name}")
+                raise IndexMismatchError(
+                    dump_path, f"{index_path} points at offset {entries[-1].offset}, beyond the end of the dump "
+                    f"({size} bytes): the dump is truncated or the index belongs to another dump")
             siteinfo, opening_tag = read_header(dump_path, entries[0].offset)
             ranges = plan_ranges(entries, size, options.range_bytes)
             url_prefix = siteinfo.article_url_prefix

@@ -342,12 +342,23 @@ class DumpReader:
                         del root[0]
                     yield page
         except etree.XMLSyntaxError as error:
-            line = error.position[0] if error.position else None
-            raise DumpError(self.path, f"malformed XML: {error.msg}", where=f"line {line}" if line else None) from None
+            message, line = _first_xml_error(error)
+            raise DumpError(self.path, f"malformed XML: {message}", where=f"line {line}" if line else None) from None
         except (EOFError, OSError) as error:
             raise DumpError(self.path, f"corrupt or truncated bz2 data: {error}", where=f"offset {self.bytes_read}") from None
         if root is None:
             raise DumpError(self.path, "no XML element found")
+
+
+def _first_xml_error(error: etree.XMLSyntaxError) -> tuple[str, int | None]:
+    """The message and line of a parse error; iterparse reports a vague 'no element found' at (0, 0) and keeps the
+    real first error (an undefined entity, say) in its log."""
+    line = error.position[0] if error.position else 0
+    if line == 0:  # the log may hold older entries too: the newest error is this parse's
+        for entry in reversed(error.error_log):
+            if entry.level_name in ("ERROR", "FATAL"):
+                return entry.message, entry.line or None
+    return error.msg, line or None
 
 
 # ---------------------------------------------------------------------------------------------------- multistream
@@ -443,18 +454,23 @@ def read_range(dump_path: Path, byte_range: ByteRange, opening_tag: str) -> list
         raise IndexMismatchError(dump_path, "index offset does not point at the start of a bz2 stream", where=where)
     try:
         decompressed = _decompress_streams(raw)
-    except (OSError, EOFError, ValueError) as error:
+    except EOFError as error:
+        if byte_range.end < dump_path.stat().st_size:
+            raise IndexMismatchError(
+                dump_path, f"the index's offset {byte_range.end} is not the start of a bz2 stream: "
+                "the index does not belong to this dump", where=where) from None
         raise DumpError(dump_path, f"corrupt or truncated bz2 data: {error}", where=where) from None
-    body = decompressed.decode("utf-8", errors="strict") if decompressed else ""
-    body = body.rstrip()
-    if body.endswith("</mediawiki>"):
-        body = body[: -len("</mediawiki>")]
+    except (OSError, ValueError) as error:
+        raise DumpError(dump_path, f"corrupt bz2 data: {error}", where=where) from None
+    body = decompressed.rstrip()
+    if body.endswith(b"</mediawiki>"):
+        body = body[: -len(b"</mediawiki>")]
     try:
-        root = etree.fromstring(f"{opening_tag}{body}{FOOTER_XML}".encode("utf-8"), _xml_parser())
+        root = etree.fromstring(opening_tag.encode("utf-8") + body + FOOTER_XML.encode("utf-8"), _xml_parser())
     except etree.XMLSyntaxError as error:
-        line = error.position[0] if error.position else None
+        message, line = _first_xml_error(error)
         detail = f"{where}, line {line} of the range" if line else where
-        raise DumpError(dump_path, f"malformed XML: {error.msg}", where=detail) from None
+        raise DumpError(dump_path, f"malformed XML: {message}", where=detail) from None
     pages: list[Page] = []
     for element in root:
         if _local(element.tag) != "page":

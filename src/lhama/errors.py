@@ -19,6 +19,15 @@ class InputFileError(LhamaError):
         location = f"{self.path}{f' ({where})' if where else ''}"
         super().__init__(f"{location}: {problem}")
 
+    def __reduce__(self):
+        # keyword-only `where` and the formatted message: rebuild from the fields, so errors raised in worker
+        # processes come back to the parent as themselves
+        return _rebuild_input_error, (type(self), self.path, self.problem, self.where)
+
+
+def _rebuild_input_error(cls: type, path: str, problem: str, where: str | None) -> "InputFileError":
+    return cls(path, problem, where=where)
+
 
 class DumpError(InputFileError):
     """A dump that cannot be read: truncated or corrupt compression, malformed XML, wrong root, empty file."""
@@ -38,8 +47,16 @@ class ConfigError(LhamaError):
     def __init__(self, key: str, problem: str, *, source: str | None = None) -> None:
         self.key = key
         self.problem = problem
+        self.source = source
         prefix = f"{source}: " if source else ""
         super().__init__(f"{prefix}config key '{key}': {problem}")
+
+    def __reduce__(self):
+        return _rebuild_config_error, (self.key, self.problem, self.source)
+
+
+def _rebuild_config_error(key: str, problem: str, source: str | None) -> "ConfigError":
+    return ConfigError(key, problem, source=source)
 
 
 class DownloadError(LhamaError):
@@ -49,3 +66,6 @@ class DownloadError(LhamaError):
         self.url = url
         self.problem = problem
         super().__init__(f"{url}: {problem}")
+
+    def __reduce__(self):
+        return type(self), (self.url, self.problem)
