@@ -270,6 +270,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
     bar = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"extract {dump_path.name}",
                disable=None if progress else True, mininterval=1.0)  # None: only on a terminal
     index_info = None
+    progress_line = _ProgressLine(started, size)
     try:
         if index_path is not None:
             index_path = Path(index_path)
@@ -289,7 +290,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start)):
                 _accumulate(totals, result, writer)
                 bar.update(byte_range.end - byte_range.start)
-                bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
+                progress_line(bar, totals.pages, byte_range.end)
         else:
             reader = DumpReader(dump_path)
             dump_format = reader.compression
@@ -305,7 +306,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             for result in _ordered_results(tasks_from_reader(), workers, digest.start):
                 _accumulate(totals, result, writer)
                 bar.update(reader.bytes_read - bar.n)
-                bar.set_postfix(pages=totals.pages, pages_s=f"{totals.pages / (time.perf_counter() - started):.0f}")
+                progress_line(bar, totals.pages, reader.bytes_read)
             siteinfo = reader.siteinfo or SiteInfo(namespaces={0: ""})
             if totals.pages == 0:
                 raise DumpError(dump_path, "the dump contains no <page> elements")
@@ -342,6 +343,23 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
         },
         "shards": writer.shards,
     }
+
+
+class _ProgressLine:
+    """pages/s on the bar; on a non-terminal (SLURM logs) a log line every `every_s` seconds instead."""
+
+    def __init__(self, started: float, size: int, every_s: float = 30.0) -> None:
+        self.started, self.size, self.every_s = started, size, every_s
+        self.last = started
+
+    def __call__(self, bar: tqdm, pages: int, done_bytes: int) -> None:
+        now = time.perf_counter()
+        elapsed = max(now - self.started, 1e-9)
+        bar.set_postfix(pages=pages, pages_s=f"{pages / elapsed:.0f}", refresh=False)
+        if bar.disable and now - self.last >= self.every_s:
+            self.last = now
+            log.info("%.1f%% of %.0f MB, %d pages, %.0f pages/s, %.1f MB/s", 100 * done_bytes / self.size,
+                     self.size / 1e6, pages, pages / elapsed, done_bytes / 1e6 / elapsed)
 
 
 def _accumulate(totals: BatchResult, result: BatchResult, writer: ShardWriter) -> None:

@@ -80,12 +80,15 @@ def plot_article_lengths(lengths: list[int], path: str | Path) -> None:
         import numpy as np
 
         low, high = max(min(lengths), 1), max(max(lengths), 2)
-        bins = np.logspace(np.log10(low), np.log10(high * 1.01), num=min(40, max(5, len(lengths) // 2)))
+        count = min(40, max(5, len(lengths) // 2))
+        logarithmic = high / low >= 20  # a real dump spans stubs to long articles; a sample may not
+        bins = np.logspace(np.log10(low), np.log10(high * 1.01), num=count) if logarithmic else count
         axis.hist(lengths, bins=bins, color="#2b6c8f", edgecolor="white")
-        axis.set_xscale("log")
+        if logarithmic:
+            axis.set_xscale("log")
         axis.axvline(statistics.median(lengths), color="#c0392b", linestyle="--", label="median")
         axis.legend(frameon=False)
-    axis.set_xlabel("clean text length (characters, log scale)")
+    axis.set_xlabel("clean text length (characters" + (", log scale)" if axis.get_xscale() == "log" else ")"))
     axis.set_ylabel("articles")
     axis.set_title("Article length distribution")
     figure.tight_layout()
