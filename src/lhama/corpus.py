@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import shutil
 import threading
 import time
@@ -56,9 +57,12 @@ class ExtractOptions:
 
 @dataclass
 class BatchResult:
-    """What a worker sends back: serialized articles and counts (cheap to pickle)."""
+    """Serialized articles and counts. From a worker process the articles come back as a spill file, not through
+    the pipe: pickling hundreds of MB of JSON into the parent cost more than the parallel speed-up could spare."""
 
     jsonl: bytes = b""
+    spill: str | None = None
+    line_ends: list[int] = field(default_factory=list)  # byte offset just past each article's line
     articles: int = 0
     characters: int = 0
     pages: int = 0
@@ -112,6 +116,10 @@ def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOption
         if reason is not None:
             result.skipped[reason] += 1
     result.jsonl = b"\n".join(lines) + b"\n" if lines else b""
+    end = 0
+    for line in lines:
+        end += len(line) + 1
+        result.line_ends.append(end)
     return result
 
 
@@ -125,6 +133,16 @@ def _convert_range(dump_path: Path, byte_range: ByteRange, opening_tag: str, url
 
 def _convert_batch(pages: list[Page], url_prefix: str, options: ExtractOptions) -> BatchResult:
     return convert_pages(pages, url_prefix, options)
+
+
+def _spilled(function: Callable, arguments: tuple, spill_path: str) -> BatchResult:
+    """Run a task in a worker; write its articles to `spill_path` and send back only the counts."""
+    result = function(*arguments)
+    if result.jsonl:
+        with open(spill_path, "wb") as handle:
+            handle.write(result.jsonl)
+        result.spill, result.jsonl = spill_path, b""
+    return result
 
 
 # ---------------------------------------------------------------------------------------------------- output
@@ -141,19 +159,33 @@ class ShardWriter:
         self._in_shard = 0
 
     def write(self, result: BatchResult) -> None:
+        """Append a batch, cutting shards at article boundaries; a spill file is copied in the kernel and removed."""
         if not result.articles:
             return
-        for line in result.jsonl.splitlines(keepends=True):
-            if self._handle is None or self._in_shard >= self.per_shard:
-                self._open_next()
-            self._handle.write(line)
-            self._in_shard += 1
-            self.shards[-1]["articles"] += 1
+        source = os.open(result.spill, os.O_RDONLY) if result.spill else None
+        try:
+            start = written = 0
+            while written < result.articles:
+                if self._handle is None or self._in_shard >= self.per_shard:
+                    self._open_next()
+                take = min(self.per_shard - self._in_shard, result.articles - written)
+                end = result.line_ends[written + take - 1]
+                if source is None:
+                    self._handle.write(memoryview(result.jsonl)[start:end])
+                else:
+                    _copy_range(source, self._handle.fileno(), start, end - start)
+                start, written = end, written + take
+                self._in_shard += take
+                self.shards[-1]["articles"] += take
+        finally:
+            if source is not None:
+                os.close(source)
+                os.unlink(result.spill)
 
     def _open_next(self) -> None:
         self.close()
         name = SHARD_PATTERN.format(len(self.shards))
-        self._handle = open(self.directory / name, "wb")
+        self._handle = open(self.directory / name, "wb", buffering=0)
         self.shards.append({"file": name, "articles": 0})
         self._in_shard = 0
 
@@ -161,6 +193,14 @@ class ShardWriter:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _copy_range(source: int, target: int, offset: int, count: int) -> None:
+    while count > 0:
+        copied = os.copy_file_range(source, target, count, offset)
+        if copied == 0:
+            raise OSError(f"short copy from a spill file ({count} bytes left)")
+        offset, count = offset + copied, count - copied
 
 
 def _sha1_of(path: Path, chunk: int = 2**20) -> str:
@@ -191,7 +231,7 @@ class _BackgroundDigest(threading.Thread):
 
 
 def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int,
-                     on_started: Callable[[], None]) -> Iterator[BatchResult]:
+                     on_started: Callable[[], None], spill_dir: Path) -> Iterator[BatchResult]:
     """Run tasks in a process pool, at most 2x workers in flight, yielding results in submission order.
 
     Workers are forked (a Snakemake `script:` has no `__main__` guard, so spawn/forkserver cannot re-import it);
@@ -206,8 +246,8 @@ def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int,
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future] = deque()
         started = False
-        for function, arguments in tasks:
-            pending.append(pool.submit(function, *arguments))
+        for number, (function, arguments) in enumerate(tasks):
+            pending.append(pool.submit(_spilled, function, arguments, str(spill_dir / f".spill-{number:08d}.jsonl")))
             if not started:  # with fork, the first submit launches every worker
                 on_started()
                 started = True
@@ -287,7 +327,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             index_info = {"path": str(index_path), "name": index_path.name, "sha1": _sha1_of(index_path),
                           "entries": len(entries), "ranges": len(ranges)}
             bar.update(entries[0].offset)
-            for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start)):
+            for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start, tmp_dir)):
                 _accumulate(totals, result, writer)
                 bar.update(byte_range.end - byte_range.start)
                 progress_line(bar, totals.pages, byte_range.end)
@@ -303,7 +343,7 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
                         siteinfo_holder.append(reader.siteinfo)
                     yield _convert_batch, (batch, siteinfo_holder[0].article_url_prefix, options)
 
-            for result in _ordered_results(tasks_from_reader(), workers, digest.start):
+            for result in _ordered_results(tasks_from_reader(), workers, digest.start, tmp_dir):
                 _accumulate(totals, result, writer)
                 bar.update(reader.bytes_read - bar.n)
                 progress_line(bar, totals.pages, reader.bytes_read)
