@@ -102,3 +102,36 @@ def test_demo_end_to_end(workdir):
     assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
     again = snakemake(workdir)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_url_dump_is_downloaded_verified_and_extracted(workdir):
+    """`dump` as a URL: the download_dump localrule fetches dump, index and checksums from a (loopback) mirror."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    run_dir = workdir / "mirror/ptwiki/20261101"
+    run_dir.mkdir(parents=True)
+    sums = []
+    for source, name in (
+        ("ptwiki-sample-pages-articles-multistream.xml.bz2", "ptwiki-20261101-pages-articles-multistream.xml.bz2"),
+        ("ptwiki-sample-pages-articles-multistream-index.txt.bz2",
+         "ptwiki-20261101-pages-articles-multistream-index.txt.bz2"),
+    ):
+        data = (workdir / "resources" / source).read_bytes()
+        (run_dir / name).write_bytes(data)
+        sums.append(f"{hashlib.sha1(data).hexdigest()}  {name}\n")
+    (run_dir / "ptwiki-20261101-sha1sums.txt").write_text("".join(sums))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(workdir / "mirror"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ptwiki/20261101/ptwiki-20261101-pages-articles-multistream.xml.bz2"
+        result = snakemake(workdir, "--config", f"dump={url}")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (workdir / "data/dumps/ptwiki-20261101-pages-articles-multistream-index.txt.bz2").exists()
+    manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
+    assert manifest["dump"]["format"] == "multistream" and manifest["counts"]["articles"] == 37
