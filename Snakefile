@@ -16,12 +16,14 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/qa.smk"
+include: "workflow/rules/rag.smk"
 include: "workflow/rules/report.smk"
 
 
 localrules:
     all,
     report,
+    retrieval_plot,
 
 
 rule all:

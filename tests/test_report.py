@@ -16,7 +16,8 @@ def context(title: str, question: str) -> dict:
             "length_summary": {"p50": 100, "p90": 100, "max": 100}, "sections_per_article": 1.0,
             "articles_with_infobox": 1, "infobox_types": {title: 1}, "qa_total": 1, "qa_articles": 1,
         },
-        "plots": {"article_lengths": "data:image/png;base64,AAAA", "qa_kinds": "data:image/png;base64,AAAA"},
+        "plots": {"article_lengths": "data:image/png;base64,AAAA", "qa_kinds": "data:image/png;base64,AAAA",
+                  "retrieval_recall": "data:image/png;base64,AAAA"},
         "split": {"by": "article", "seed": 42, "test_size": 0.1, "train": 1, "test": 1, "train_articles": 1,
                   "test_articles": 1, "test_with_train_article": 0},
         "examples_sample": [{"kind": "lead", "source_title": title, "text": question}],
@@ -26,6 +27,14 @@ def context(title: str, question: str) -> dict:
             "coverage": {"rows": [{"answer_in_source": True, "source_found": True, "articles_with_answer": 1}],
                          "with_source": 1, "answer_in_source": 1, "answer_in_corpus": 1},
         }],
+        "retrieval": {
+            "index": {"counts": {"chunks": 12}, "chunker": {"chunk_tokens": 256, "chunk_overlap": 32},
+                      "embedder": {"name": "all-MiniLM-L6-v2"}, "dimension": 384, "index": {"type": "flat"}},
+            "sets": [{"name": "paper", "n": 1, "k": 5, "hybrid": True, "recall_at_k": 1.0, "mrr": 0.5,
+                      "answer_in_passages": 1.0,
+                      "rows": [{"id": "q1", "source": title, "gold_rank": 2, "answer_in_passages": True,
+                                "top_title": title, "top_section": question}]}],
+        },
     }
 
 
@@ -39,7 +48,8 @@ def test_text_from_dumps_and_questions_is_escaped():
 
 def test_report_shows_sections_and_figures():
     html = render_report(context(title="Brasil", question="Qual a capital do Brasil?"))
-    for anchor in ('id="summary"', 'id="provenance"', 'id="corpus"', 'id="instructions"', 'id="questions"'):
+    for anchor in ('id="summary"', 'id="provenance"', 'id="corpus"', 'id="instructions"', 'id="questions"',
+                   'id="retrieval"'):
         assert anchor in html
-    assert html.count('src="data:image/png;base64,') == 2
+    assert html.count('src="data:image/png;base64,') == 3
     assert "Qual a capital do Brasil?" in html and "a + b" in html

@@ -128,7 +128,7 @@ def test_url_dump_is_downloaded_verified_and_extracted(workdir):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/ptwiki/20261101/ptwiki-20261101-pages-articles-multistream.xml.bz2"
-        result = snakemake(workdir, "--config", f"dump={url}")
+        result = snakemake(workdir, "results/corpus/articles", "--config", f"dump={url}")
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr[-3000:]

@@ -22,6 +22,7 @@ def setup_logging(verbose: bool = False) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # it logs every optional CPU variant it misses
 
 
 def _config_section(path: str | None, key: str) -> dict:
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--mirror")
     download.add_argument("--algorithm", choices=("sha1", "md5"), default="sha1")
     download.set_defaults(run=cmd_download)
+
+    from lhama import rag
+
+    rag.add_commands(commands)
     return parser
 
 

@@ -138,3 +138,32 @@ def write_report(path: str | Path, context: dict) -> None:
     html = render_report(context)
     with atomic_open(path) as handle:
         handle.write(html)
+
+
+def recall_curve(rows: list[dict], k: int) -> list[float]:
+    """recall@j for j = 1..k from per-question gold ranks (questions without a gold source are left out)."""
+    ranks = [row.get("gold_rank") for row in rows if row.get("source")]
+    if not ranks:
+        return []
+    return [sum(rank is not None and rank <= j for rank in ranks) / len(ranks) for j in range(1, k + 1)]
+
+
+def plot_recall_curves(sets: list[dict], path: str | Path) -> None:
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.0, 3.0))
+    for result in sets:
+        curve = recall_curve(result["rows"], result["k"])
+        if curve:
+            with_source = sum(1 for row in result["rows"] if row.get("source"))
+            axis.plot(range(1, len(curve) + 1), curve, marker="o", label=f"{result['name']} (n={with_source})")
+    if sets:
+        axis.set_xticks(range(1, max(result["k"] for result in sets) + 1))
+    axis.set_xlabel("passages retrieved (j)")
+    axis.set_ylabel("gold article in top j")
+    axis.set_ylim(0, 1.05)
+    axis.set_title("Retrieval recall of the gold article")
+    axis.legend(frameon=False)
+    figure.tight_layout()
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+    plt.close(figure)

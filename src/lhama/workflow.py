@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import jsonschema
 import yaml
 
-from lhama.errors import ConfigError
+from lhama.errors import ConfigError  # noqa: F401  (re-exported for the rules)
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
 QUESTION_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -23,6 +23,7 @@ def log_to_file(path: str | Path) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # it logs every optional CPU variant it misses
     logging.captureWarnings(True)
 
 

@@ -24,8 +24,25 @@ def question_file(wildcards):
 
 
 def rule_resources(name):
-    return config["resources"].get(name, config["resources"]["default"])
+    return {**config["resources"]["default"], **config["resources"].get(name, {})}
 
 
 def pretraining_outputs():
     return ["results/qa/pretraining.jsonl"] if config["qa"]["pretraining_text"] else []
+
+
+SHARDS = [f"{shard:03d}" for shard in range(config["rag"]["shards"])]
+# Retrieval is scored on every configured question set plus the held-out split of the instruction data.
+HELDOUT = "heldout"
+if HELDOUT in QUESTION_SETS:
+    raise lw.ConfigError("questions", f"the set name {HELDOUT!r} is reserved for the held-out split; rename the file")
+EVAL_SETS = {**QUESTION_SETS, HELDOUT: "results/qa/test_questions.jsonl"}
+
+
+wildcard_constraints:
+    shard=r"\d{3}",
+    eval_set="|".join(re.escape(name) for name in EVAL_SETS),
+
+
+def eval_question_file(wildcards):
+    return EVAL_SETS[wildcards.eval_set]

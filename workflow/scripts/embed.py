@@ -1,0 +1,5 @@
+from lhama.rag import embed_shard, rag_config_from_dict
+from lhama.workflow import step
+
+with step(snakemake):
+    embed_shard(snakemake.input[0], snakemake.output[0], rag_config_from_dict(snakemake.params.rag))
