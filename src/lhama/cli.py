@@ -95,6 +95,46 @@ def cmd_download(args: argparse.Namespace) -> None:
     print(f"dump {result.dump}\nindex {result.index}\nchecksums {result.checksums}")
 
 
+def cmd_ask(args: argparse.Namespace) -> None:
+    """One question through one model, with or without retrieval and with or without an adapter: the same model
+    weights and the same decoding settings in every variant, so only retrieval (or tuning) differs."""
+    import json
+
+    from lhama.generate import DecodingConfig, generate
+    from lhama.models import load_model
+    from lhama.rag import build_prompt, load_index
+
+    model, tokenizer = load_model(args.model)
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, args.adapter)
+    decoding = DecodingConfig(max_new_tokens=args.max_new_tokens)
+    passages = load_index(args.index).retrieve(args.question, args.k) if args.index else []
+    prompt = build_prompt(args.question, passages) if passages else args.question
+    [answer] = generate(model, tokenizer, [prompt], decoding, progress=False)
+    variant = ("tuned" if args.adapter else "base") + ("_rag" if args.index else "")
+    if args.json:
+        print(json.dumps({"variant": variant, "question": args.question, "answer": answer.text,
+                          "sources": [chunk.to_json() for chunk in passages], **answer.to_json()}, ensure_ascii=False))
+        return
+    print(f"[{variant}] {answer.text}")
+    for chunk in passages:
+        print(f"  [{chunk.rank}] {chunk.title}{' — ' + chunk.section if chunk.section else ''}")
+
+
+def add_ask_command(commands) -> None:
+    ask = commands.add_parser("ask", help="answer a question with a model, optionally with retrieval (RAG) and an adapter")
+    ask.add_argument("model", help="model folder written by `lhama prepare-model`")
+    ask.add_argument("question")
+    ask.add_argument("--index", help="retrieval index folder (`lhama index`): adds the numbered passages to the prompt")
+    ask.add_argument("--adapter", help="PEFT adapter folder to apply (the tuned variant)")
+    ask.add_argument("-k", type=int, default=5)
+    ask.add_argument("--max-new-tokens", type=int, default=128)
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(run=cmd_ask)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lhama", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lhama {__version__}")
@@ -140,9 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--algorithm", choices=("sha1", "md5"), default="sha1")
     download.set_defaults(run=cmd_download)
 
-    from lhama import rag
+    from lhama import generate, models, rag
 
     rag.add_commands(commands)
+    models.add_commands(commands)
+    generate.add_commands(commands)
+    add_ask_command(commands)
     return parser
 
 
