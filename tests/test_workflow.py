@@ -135,3 +135,13 @@ def test_url_dump_is_downloaded_verified_and_extracted(workdir):
     assert (workdir / "data/dumps/ptwiki-20261101-pages-articles-multistream-index.txt.bz2").exists()
     manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
     assert manifest["dump"]["format"] == "multistream" and manifest["counts"]["articles"] == 37
+
+
+def test_cluster_config_plans_sharded_gpu_embedding(workdir):
+    """config/atena.yaml: the dump and the multilingual embedder are fetched by localrules; 16 GPU embed jobs."""
+    result = snakemake(workdir, "-n", "--configfile", "config/atena.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    plan = result.stdout
+    assert plan.count("rule embed:") == 16 and plan.count("rule chunk:") == 16
+    assert plan.count("gpu=1") == 16
+    assert "rule download_embedder:" in plan and "rule download_dump:" in plan

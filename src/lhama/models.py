@@ -481,3 +481,24 @@ def add_commands(subparsers) -> None:
     prepare.add_argument("--revision", help="hub branch, tag or commit")
     prepare.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model")
     prepare.set_defaults(run=cmd_prepare_model)
+
+
+def download_hub_model(source: str, *, revision: str | None = None) -> dict:
+    """Fetch `hub:<repo id>` into the Hugging Face cache (a login-node step); the whole tree, sub-folders included
+    (sentence-transformers keep their pooling config in one). Returns the snapshot path and commit."""
+    spec = ModelSpec(name=source[len(HUB_PREFIX):], source=source, revision=revision)
+    path, commit = _download_hub(spec, None)
+    return {"source": source, "path": str(path), "commit": commit}
+
+
+def cached_hub_model(source: str, *, revision: str | None = None) -> Path:
+    """The cached snapshot of `hub:<repo id>` without any network access; a clear error when it was never fetched."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    repo_id = source[len(HUB_PREFIX):]
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, OSError):
+        raise InputFileError(source, "not in the Hugging Face cache: fetch it first on a node with network "
+                             "(the workflow's download_embedder localrule, or `lhama prepare-model`)") from None

@@ -126,7 +126,8 @@ def rag_config_from_dict(section: dict | None) -> RagConfig:
 
 
 def resolve_embedder(spec: str) -> str:
-    """`package:<module>` -> the folder that module ships (`get_model_path()`); a folder path; or a hub id."""
+    """`package:<module>` -> the folder that module ships (`get_model_path()`); `hub:<repo id>` -> its snapshot in the
+    Hugging Face cache (fetched beforehand by the download_embedder localrule); or a local folder."""
     if spec.startswith("package:"):
         import importlib
 
@@ -136,6 +137,10 @@ def resolve_embedder(spec: str) -> str:
         except ImportError:
             raise ConfigError("rag.embedder.model", f"no installed package module {module_name!r}") from None
         return str(module.get_model_path())
+    if spec.startswith("hub:"):
+        from lhama.models import cached_hub_model
+
+        return str(cached_hub_model(spec))
     if spec.startswith((".", "/")) or os.sep in spec and Path(spec).exists():
         if not Path(spec).is_dir():
             raise InputFileError(spec, "embedder model folder not found")

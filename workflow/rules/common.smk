@@ -46,3 +46,8 @@ wildcard_constraints:
 
 def eval_question_file(wildcards):
     return EVAL_SETS[wildcards.eval_set]
+
+
+def embedder_inputs(wildcards=None):
+    """The cached embedder snapshot a hub embedder needs (fetched once by the download_embedder localrule)."""
+    return ["results/rag/embedder.json"] if config["rag"]["embedder"]["model"].startswith("hub:") else []

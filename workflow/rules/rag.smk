@@ -1,5 +1,26 @@
+if config["rag"]["embedder"]["model"].startswith("hub:"):
+
+    localrules:
+        download_embedder,
+
+    rule download_embedder:
+        output:
+            "results/rag/embedder.json",
+        params:
+            source=config["rag"]["embedder"]["model"],
+        log:
+            "logs/rag/download_embedder.log",
+        benchmark:
+            "results/benchmarks/rag/download_embedder.tsv"
+        conda:
+            "../../envs/rag.yaml"
+        script:
+            "../scripts/download_embedder.py"
+
+
 rule chunk:
     input:
+        embedder_inputs,
         articles="results/corpus/articles",
     output:
         "results/rag/shards/{shard}/chunks.jsonl",
@@ -21,7 +42,8 @@ rule chunk:
 
 rule embed:
     input:
-        "results/rag/shards/{shard}/chunks.jsonl",
+        embedder_inputs,
+        chunks="results/rag/shards/{shard}/chunks.jsonl",
     output:
         "results/rag/shards/{shard}/embeddings.npy",
     params:
@@ -42,6 +64,7 @@ rule embed:
 
 rule index:
     input:
+        embedder_inputs,
         chunks=expand("results/rag/shards/{shard}/chunks.jsonl", shard=SHARDS),
         embeddings=expand("results/rag/shards/{shard}/embeddings.npy", shard=SHARDS),
     output:
@@ -63,6 +86,7 @@ rule index:
 
 rule retrieval_eval:
     input:
+        embedder_inputs,
         index="results/rag/index",
         questions=eval_question_file,
     output:

@@ -2,4 +2,4 @@ from lhama.rag import embed_shard, rag_config_from_dict
 from lhama.workflow import step
 
 with step(snakemake):
-    embed_shard(snakemake.input[0], snakemake.output[0], rag_config_from_dict(snakemake.params.rag))
+    embed_shard(snakemake.input.chunks, snakemake.output[0], rag_config_from_dict(snakemake.params.rag))
