@@ -100,8 +100,19 @@ def test_demo_end_to_end(workdir):
     provenance = json.loads((workdir / "results/provenance.json").read_text())
     manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
     assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
+    retrieval = json.loads((workdir / "results/rag/retrieval/paper.json").read_text())
+    assert retrieval["k"] == 5 and retrieval["recall_at_k"] >= 0.9, retrieval["rows"]
     again = snakemake(workdir)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # after a failed shard job (its output and everything downstream missing) a rerun recomputes that shard alone
+    (workdir / "results/rag/shards/001/embeddings.npy").unlink()
+    shutil.rmtree(workdir / "results/rag/index")
+    for downstream in ("results/rag/retrieval", "results/plots/retrieval_recall.png", "results/report.html"):
+        path = workdir / downstream
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    plan = snakemake(workdir, "-n").stdout
+    assert plan.count("rule embed:") == 1 and "rule chunk:" not in plan and "rule extract:" not in plan
+    assert "rule index:" in plan
 
 
 def test_url_dump_is_downloaded_verified_and_extracted(workdir):
