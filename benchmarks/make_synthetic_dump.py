@@ -360,7 +360,7 @@ class Synth:
                 ("área", f"{r.randint(10, 9000)},{r.randint(10, 99)}"),
                 ("população", f"{r.randint(1000, 900000)}<ref name=\"ibge\">{{{{citar web|url={self.url()}|título=Censo {r.choice((2010, 2022))}}}}}</ref>"),
                 ("altitude", f"{r.randint(0, 1800)}&nbsp;m"),
-                ("clima", f"[[clima tropical|tropical]] {{{{nowrap|(Aw)}}}}"),
+                ("clima", "[[clima tropical|tropical]] {{nowrap|(Aw)}}"),
                 ("prefeito", f"{self.person()} ([[{r.choice(('PSD', 'PT', 'MDB', 'PL'))}]])<br />{{{{small|(2021–2024)}}}}"),
                 ("gentílico", r.choice(ADJECTIVES)),
             ]
@@ -454,7 +454,7 @@ class Synth:
         blocks.append("== Referências ==\n" + r.choice(("{{referências}}", "{{Referências|col=2}}", "<references />", "{{reflist}}")))
         if r.random() < 0.6:
             links = "\n".join(
-                f"* [{self.url()} {r.choice(NOUNS).capitalize()} {r.choice(ADJECTIVES)}]" + (f" {{{{pt}}}}" if r.random() < 0.3 else "")
+                f"* [{self.url()} {r.choice(NOUNS).capitalize()} {r.choice(ADJECTIVES)}]" + (" {{pt}}" if r.random() < 0.3 else "")
                 for _ in range(r.randint(1, 4))
             )
             blocks.append("== Ligações externas ==\n" + links)

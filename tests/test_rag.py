@@ -5,7 +5,6 @@ import json
 import os
 import pickle
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,7 +15,7 @@ from lhama.errors import ConfigError
 from lhama.qa import Question
 from lhama.rag import (
     ArticleLoader, IndexIntegrityError, RagConfig, RetrievedChunk, build_index, build_prompt, chunk_shard,
-    embed_shard, evaluate_retrieval, load_embedder, load_index, make_splitter, rag_config_from_dict,
+    embed_shard, evaluate_retrieval, load_embedder, load_index, rag_config_from_dict,
     reciprocal_rank_fusion,
 )
 

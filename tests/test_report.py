@@ -40,7 +40,7 @@ def context(title: str, question: str) -> dict:
 
 def test_text_from_dumps_and_questions_is_escaped():
     evil = "<script>alert('x')</script>"
-    html = render_report(context(title=f"Brasil {evil}", question=f"Quem? <img src=x onerror=alert(1)>"))
+    html = render_report(context(title=f"Brasil {evil}", question="Quem? <img src=x onerror=alert(1)>"))
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

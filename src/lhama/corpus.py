@@ -14,7 +14,6 @@ import json
 import logging
 import multiprocessing
 import os
-import shutil
 import threading
 import time
 from collections import Counter, deque
@@ -30,6 +29,7 @@ from tqdm import tqdm
 from lhama import __version__
 from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
+from lhama.jsonl import atomic_dir
 from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
 
 log = logging.getLogger(__name__)
@@ -285,18 +285,9 @@ def extract(
         raise DumpError(dump_path, "no such file")
     if dump_path.stat().st_size == 0:
         raise DumpError(dump_path, "file is empty")
-    tmp_dir = out_dir.parent / f".{out_dir.name}.tmp-{multiprocessing.current_process().pid}"
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
-    try:
+    with atomic_dir(out_dir) as tmp_dir:
         manifest = _extract_into(dump_path, tmp_dir, index_path, workers, options, progress)
         (tmp_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp_dir.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
     return manifest
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,36 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(out: str | Path) -> Iterator[Path]:
+    """A temporary sibling folder of `out`, renamed to `out` if the block succeeds and removed otherwise (an older
+    `out` is replaced only then)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    _remove(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out.exists() or out.is_symlink():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            _remove(old)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            _remove(old)
+        else:
+            os.replace(tmp, out)
+    finally:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:

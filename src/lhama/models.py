@@ -29,8 +29,7 @@ import re
 import shutil
 import struct
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 
 from lhama import __version__
 from lhama.errors import ConfigError, DownloadError, InputFileError
-from lhama.jsonl import write_json
+from lhama.jsonl import atomic_dir, write_json
 
 log = logging.getLogger(__name__)
 
@@ -172,27 +171,6 @@ def prepare_model(spec: ModelSpec, out_dir: str | Path, *, cache_dir: str | Path
     return info
 
 
-@contextmanager
-def _atomic_dir(out: Path) -> Iterator[Path]:
-    """A temporary sibling of `out`, renamed to `out` if the block succeeds and removed otherwise."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    _remove(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-        if out.exists() or out.is_symlink():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            _remove(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            _remove(old)
-        else:
-            os.replace(tmp, out)
-    finally:
-        _remove(tmp)
-
-
 def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
@@ -251,7 +229,7 @@ def _prepare_gguf(spec: ModelSpec, out: Path) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     # dequantize=True: without it the model stays flagged as GGUF-quantized and save_pretrained/training fail
-    with _atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=file, trust_remote_code=spec.trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file,
                                                      quantization_config=GgufConfig(dequantize=True),
@@ -333,7 +311,7 @@ def _prepare_local(spec: ModelSpec, folder: Path, out: Path, extra: dict | None 
         "checksum": {"file": "config.json", "sha256": _sha256(config_path)},
         "weights": str(folder.absolute()),
     }
-    with _atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp:
         skipped = []
         for entry in sorted(folder.iterdir()):
             if entry.name == INFO_FILE:

@@ -31,7 +31,7 @@ from lhama import __version__
 from lhama.corpus import iter_articles
 from lhama.errors import ConfigError, InputFileError
 from lhama.evaluate import answers_match, normalize_pt
-from lhama.jsonl import atomic_open, read_jsonl, write_jsonl
+from lhama.jsonl import atomic_dir, atomic_open, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -357,11 +357,7 @@ def build_index(chunk_paths: Sequence[str | Path], embedding_paths: Sequence[str
     rows.sort(key=lambda row: row[0])
     vectors = np.stack([row[2] for row in rows]).astype(np.float32)
     index = make_faiss_index(vectors, config.index)
-    out_dir = Path(out_dir)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_dir(out_dir) as tmp:
         _faiss().write_index(index, str(tmp / INDEX_FILE))
         write_jsonl(tmp / DOCSTORE_FILE, (row[1] for row in rows))
         manifest = {
@@ -377,12 +373,6 @@ def build_index(chunk_paths: Sequence[str | Path], embedding_paths: Sequence[str
             "sha256": {INDEX_FILE: _sha256(tmp / INDEX_FILE), DOCSTORE_FILE: _sha256(tmp / DOCSTORE_FILE)},
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("index of %d chunks (%s, %d dimensions) -> %s", len(rows), config.index.type, vectors.shape[1], out_dir)
     return manifest
 

@@ -1,4 +1,3 @@
-from itertools import islice
 
 from lhama.corpus import read_manifest
 from lhama.jsonl import read_json, read_jsonl
