@@ -857,8 +857,9 @@ def evaluate_retrieval(questions: Sequence, retriever, k: int) -> dict:
             "gold_rank": gold_rank,
             "answer_in_passages": bool(question.answers) and answers_match(question.answers,
                                                                            "\n".join(c.text for c in found)),
+            "top_title": found[0].title if found else None,
+            "top_section": found[0].section if found else None,
             "titles": [chunk.title for chunk in found],
-            "sections": [chunk.section for chunk in found],
         })
     with_source = [row for row in rows if row["source"]]
     with_answers = [row for row, question in zip(rows, questions) if question.answers]
