@@ -180,9 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--algorithm", choices=("sha1", "md5"), default="sha1")
     download.set_defaults(run=cmd_download)
 
-    from lhama import generate, models, rag
+    from lhama import generate, models, plan, rag
 
     rag.add_commands(commands)
+    plan.add_commands(commands)
     models.add_commands(commands)
     generate.add_commands(commands)
     add_ask_command(commands)

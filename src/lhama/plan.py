@@ -1,0 +1,319 @@
+"""GPU memory planner: a per-GPU estimate of what a fine-tuning job needs, before it is queued.
+
+The model is deliberately simple and every assumption is written into `Estimate.notes`:
+
+- weights: bytes/param by method. full/lora: 2 (bf16/fp16) or 4 (fp32). qlora: NF4 4-bit = 0.5 byte plus
+  double-quantised block scales ≈ 0.516 byte/param for the linear layers; embeddings and lm_head stay in 16 bit.
+- trainable params: full = all; lora/qlora = r * (d_in + d_out) summed over q, k, v, o, gate, up, down of every
+  layer, or params * lora_fraction when given.
+- gradients: trainable * 2 (16 bit) or 4 (fp32).
+- optimizer: AdamW m + v in fp32 (8 bytes) plus an fp32 master copy (4 bytes) under mixed precision (bf16/fp16),
+  i.e. 12 bytes/trainable param; 8-bit AdamW (paged or not) 2 bytes + master; Adafactor keeps factored
+  row/column second moments (≈ 4 bytes * (rows + cols) per matrix) + master.
+- ZeRO stage s partitions optimizer states (s >= 1), gradients (s >= 2) and weights (s >= 3) over the GPUs;
+  offload_optimizer moves optimizer states (and the master copy) to CPU, offload_params (ZeRO-3 only) the weights.
+- activations (Korthikanti et al. 2022, 16-bit): one layer keeps s*b*h*34 + 5*a*s²*b bytes (the s² term is
+  dropped with flash/memory-efficient attention); with gradient checkpointing each layer keeps only its input
+  (s*b*h*2) and one layer is recomputed at a time; plus fp32 logits s*b*V*4.
+- overhead: CUDA context + allocator fragmentation = 1 GiB + 5% of everything else.
+- fits: total <= 95% of gpu_mem_gb. gpu_mem_gb is the card's label read as GiB (an "80 GB" A100 has 80 GiB,
+  a "48 GB" A6000 48 GiB); the 5% is left for NCCL buffers and allocator spikes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+from lhama.errors import ConfigError
+
+GIB = 2**30
+METHODS = ("full", "lora", "qlora")
+PRECISIONS = ("bf16", "fp16", "fp32")
+OPTIMIZERS = ("adamw", "adamw8bit", "paged_adamw8bit", "adafactor")
+FIT_FRACTION = 0.95
+OVERHEAD_FIXED_GIB = 1.0
+OVERHEAD_FRACTION = 0.05
+NF4_BYTES_PER_PARAM = 0.5 + 0.016  # 4-bit weights + double-quantised absmax (~0.127 bit/param) and its scales
+HEAD_DIM = 128
+
+# Llama-2 shapes: params -> (hidden, layers, kv_dim); the 70B uses grouped-query attention (8 KV heads)
+_ANCHORS = ((7e9, 4096, 32, 4096), (13e9, 5120, 40, 5120), (70e9, 8192, 80, 1024))
+_SNAP = 0.10  # within 10% of an anchor's size, use that anchor's shape
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    params: float
+    method: str
+    precision: str = "bf16"
+    seq_len: int = 512
+    micro_batch: int = 1
+    gradient_checkpointing: bool = True
+    gpus: int = 1
+    zero_stage: int = 0
+    offload_optimizer: bool = False
+    offload_params: bool = False
+    lora_r: int = 16
+    lora_fraction: float | None = None
+    optimizer: str = "adamw"
+    gpu_mem_gb: float = 80.0
+    hidden_size: int | None = None
+    num_layers: int | None = None
+    vocab_size: int = 32000
+    flash_attention: bool = False  # SDPA/flash attention: no s² attention scores kept for backward
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, key: str, problem: str) -> None:
+            if not ok:
+                raise ConfigError(key, problem)
+
+        need(isinstance(self.params, (int, float)) and math.isfinite(self.params) and self.params > 0,
+             "params", f"must be a positive number of parameters, not {self.params!r}")
+        need(self.method in METHODS, "method", f"must be one of {', '.join(METHODS)}, not {self.method!r}")
+        need(self.precision in PRECISIONS, "precision",
+             f"must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        need(self.optimizer in OPTIMIZERS, "optimizer",
+             f"must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        for key in ("seq_len", "micro_batch", "gpus", "lora_r", "vocab_size"):
+            value = getattr(self, key)
+            need(isinstance(value, int) and not isinstance(value, bool) and value >= 1, key,
+                 f"must be a positive integer, not {value!r}")
+        need(self.zero_stage in (0, 1, 2, 3) and not isinstance(self.zero_stage, bool), "zero_stage",
+             f"must be 0, 1, 2 or 3, not {self.zero_stage!r}")
+        need(self.lora_fraction is None or (isinstance(self.lora_fraction, (int, float))
+                                            and 0 < self.lora_fraction <= 1),
+             "lora_fraction", f"must be in (0, 1], not {self.lora_fraction!r}")
+        need(isinstance(self.gpu_mem_gb, (int, float)) and self.gpu_mem_gb > 0, "gpu_mem_gb",
+             f"must be positive, not {self.gpu_mem_gb!r}")
+        for key in ("hidden_size", "num_layers"):
+            value = getattr(self, key)
+            need(value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1), key,
+                 f"must be a positive integer, not {value!r}")
+        need(not self.offload_params or self.zero_stage == 3, "offload_params",
+             "parameter offload needs zero_stage 3 (DeepSpeed offloads parameters only under ZeRO-3)")
+
+
+@dataclass
+class Estimate:
+    weights: float
+    lora: float
+    gradients: float
+    optimizer: float
+    activations: float
+    overhead: float
+    total: float
+    fits: bool
+    gpu_mem_gb: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Shape:
+    hidden: int
+    layers: int
+    ffn: int
+    kv_dim: int
+    heads: int
+
+
+def model_shape(p: PlanInput) -> Shape:
+    """Hidden size and depth from the Llama-2 family when not given; FFN width from the parameter count."""
+    hidden, layers, kv_dim = p.hidden_size, p.num_layers, None
+    anchor = min(_ANCHORS, key=lambda a: abs(math.log(p.params / a[0])))
+    snapped = abs(p.params / anchor[0] - 1) <= _SNAP
+    if snapped:
+        hidden = hidden or anchor[1]
+        layers = layers or anchor[2]
+        kv_dim = anchor[3] if hidden == anchor[1] else None
+    if hidden is None or layers is None:
+        h, n = _interpolate(p.params)
+        hidden = hidden or h
+        layers = layers or n
+    kv_dim = kv_dim or hidden
+    per_layer = (p.params - 2 * p.vocab_size * hidden) / layers
+    attention = 2 * hidden * hidden + 2 * hidden * kv_dim
+    ffn = int((per_layer - attention) / (3 * hidden))
+    if ffn <= 0:
+        raise ConfigError("hidden_size" if p.hidden_size else "params",
+                          f"{p.params:.3g} parameters cannot fill {layers} layers of width {hidden}")
+    return Shape(hidden, layers, ffn, kv_dim, max(1, hidden // HEAD_DIM))
+
+
+def _interpolate(params: float) -> tuple[int, int]:
+    sizes = [a[0] for a in _ANCHORS]
+    if params <= sizes[0] or params >= sizes[-1]:
+        base = _ANCHORS[0] if params <= sizes[0] else _ANCHORS[-1]
+        scale = (params / base[0]) ** (1 / 3)
+        hidden, layers = base[1] * scale, base[2] * scale
+    else:
+        (p0, h0, l0, _), (p1, h1, l1, _) = next((a, b) for a, b in zip(_ANCHORS, _ANCHORS[1:]) if params <= b[0])
+        t = (params - p0) / (p1 - p0)
+        hidden, layers = h0 + t * (h1 - h0), l0 + t * (l1 - l0)
+    return max(HEAD_DIM, int(round(hidden / HEAD_DIM)) * HEAD_DIM), max(1, int(round(layers)))
+
+
+def trainable_params(p: PlanInput, shape: Shape) -> float:
+    if p.method == "full":
+        return p.params
+    if p.lora_fraction is not None:
+        return p.params * p.lora_fraction
+    h, f, kv = shape.hidden, shape.ffn, shape.kv_dim
+    per_layer = (h + h) * 2 + (h + kv) * 2 + (h + f) * 3  # q, o; k, v; gate, up, down
+    return p.lora_r * per_layer * shape.layers
+
+
+def estimate(p: PlanInput) -> Estimate:
+    shape = model_shape(p)
+    notes: list[str] = [
+        f"shape: hidden {shape.hidden}, {shape.layers} layers, ffn {shape.ffn}, kv dim {shape.kv_dim}, "
+        f"{shape.heads} heads, vocab {p.vocab_size}"
+        + (" (given)" if p.hidden_size and p.num_layers else " (Llama-2 family, derived from params)")]
+    half = p.precision in ("bf16", "fp16")
+    word = 2 if half else 4
+    mixed = half  # mixed precision keeps an fp32 master copy of what is trained
+    trainable = trainable_params(p, shape)
+    gpus = p.gpus if p.zero_stage else 1
+    if p.zero_stage and p.gpus == 1:
+        notes.append("ZeRO on one GPU partitions nothing")
+
+    # weights
+    if p.method == "qlora":
+        embeddings = 2 * p.vocab_size * shape.hidden
+        weight_bytes = (p.params - embeddings) * NF4_BYTES_PER_PARAM + embeddings * 2
+        notes.append(f"qlora: NF4 + double quant {NF4_BYTES_PER_PARAM} byte/param for linear layers; "
+                     "embeddings and lm_head in 16 bit")
+    else:
+        weight_bytes = p.params * word
+    if p.zero_stage >= 3:
+        weight_bytes /= gpus
+    if p.offload_params:
+        weight_bytes = 0.0
+        notes.append("offload_params: weights live in CPU memory and are fetched layer by layer (prefetch "
+                     "buffers counted in overhead)")
+
+    # adapter weights, gradients, optimizer
+    lora_bytes = 0.0 if p.method == "full" else trainable * word
+    if p.method != "full":
+        notes.append(f"{p.method}: {trainable / 1e6:.1f}M trainable params"
+                     + (f" (lora_fraction {p.lora_fraction})" if p.lora_fraction is not None
+                        else f" (r={p.lora_r} on q,k,v,o,gate,up,down)"))
+        if p.zero_stage >= 3:
+            lora_bytes /= gpus
+    grad_bytes = trainable * word / (gpus if p.zero_stage >= 2 else 1)
+    master = 4 if mixed else 0
+    if p.optimizer == "adamw":
+        state = 8.0
+    elif p.optimizer in ("adamw8bit", "paged_adamw8bit"):
+        state = 2.0
+        if p.optimizer == "paged_adamw8bit":
+            notes.append("paged 8-bit AdamW counted as resident on the GPU (paging only helps on spikes)")
+    else:  # adafactor: factored second moment, 4 bytes * (rows + cols) per matrix, no first moment
+        smaller_dim = shape.hidden / 2 if p.method == "full" else p.lora_r
+        state = 4.0 / smaller_dim
+        notes.append("adafactor: factored second moments only (beta1=None), ≈ 4 bytes*(rows+cols) per matrix")
+    optimizer_bytes = trainable * (state + master) / (gpus if p.zero_stage >= 1 else 1)
+    if p.offload_optimizer:
+        optimizer_bytes = 0.0
+        notes.append("offload_optimizer: optimizer states and master weights in CPU memory")
+    notes.append(f"optimizer {p.optimizer}: {state:g} bytes/trainable param of state"
+                 + (" + 4 fp32 master copy (mixed precision)" if master else ""))
+
+    # activations (per GPU: ZeRO does not partition them)
+    s, b, h = p.seq_len, p.micro_batch, shape.hidden
+    scale = 1 if half else 2
+    attention_scores = 0 if p.flash_attention else 5 * shape.heads * s * s * b
+    one_layer = (34 * s * b * h + attention_scores) * scale
+    if p.gradient_checkpointing:
+        activation_bytes = shape.layers * s * b * h * 2 * scale + one_layer
+        notes.append("gradient checkpointing: each layer keeps its input, one layer recomputed at a time")
+    else:
+        activation_bytes = shape.layers * one_layer
+    activation_bytes += s * b * p.vocab_size * 4
+    notes.append("activations: Korthikanti et al. 34sbh + 5as²b per layer"
+                 + (" (s² term dropped: flash attention)" if p.flash_attention else "")
+                 + ", plus fp32 logits; LoRA assumed to save no activation memory")
+
+    parts = [x / GIB for x in (weight_bytes, lora_bytes, grad_bytes, optimizer_bytes, activation_bytes)]
+    overhead = OVERHEAD_FIXED_GIB + OVERHEAD_FRACTION * sum(parts)
+    total = sum(parts) + overhead
+    notes.append(f"overhead: {OVERHEAD_FIXED_GIB:g} GiB CUDA context + {OVERHEAD_FRACTION:.0%} fragmentation")
+    notes.append(f"fits: total <= {FIT_FRACTION:.0%} of {p.gpu_mem_gb:g} GiB (card label read as GiB)")
+    if p.zero_stage:
+        notes.append(f"ZeRO-{p.zero_stage} over {p.gpus} GPUs: partitions "
+                     + ", ".join(["optimizer", "gradients", "weights"][:p.zero_stage]))
+    return Estimate(*(round(x, 3) for x in parts), round(overhead, 3), round(total, 3),
+                    total <= FIT_FRACTION * p.gpu_mem_gb, p.gpu_mem_gb, notes)
+
+
+def plan_table(rows: list[PlanInput]) -> str:
+    header = ("params", "method", "prec", "gpus", "zero", "seq", "mb", "weights", "lora", "grads", "optim",
+              "activ", "overhead", "total", "gpu", "fits")
+    lines = [header]
+    for row in rows:
+        e = estimate(row)
+        lines.append((f"{row.params / 1e9:.1f}B", row.method, row.precision, str(row.gpus), str(row.zero_stage),
+                      str(row.seq_len), str(row.micro_batch),
+                      *(f"{x:.1f}" for x in (e.weights, e.lora, e.gradients, e.optimizer, e.activations,
+                                             e.overhead, e.total)),
+                      f"{row.gpu_mem_gb:g}", "yes" if e.fits else "no"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text) + "\n(GiB per GPU)"
+
+
+def _parse_params(text: str) -> float:
+    units = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+    try:
+        if text and text[-1].lower() in units:
+            return float(text[:-1]) * units[text[-1].lower()]
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a parameter count: {text!r} (e.g. 70e9 or 70B)") from None
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    plan = PlanInput(params=args.params, method=args.method, precision=args.precision, seq_len=args.seq_len,
+                     micro_batch=args.micro_batch, gradient_checkpointing=not args.no_gradient_checkpointing,
+                     gpus=args.gpus, zero_stage=args.zero_stage, offload_optimizer=args.offload_optimizer,
+                     offload_params=args.offload_params, lora_r=args.lora_r, lora_fraction=args.lora_fraction,
+                     optimizer=args.optimizer, gpu_mem_gb=args.gpu_mem_gb, hidden_size=args.hidden_size,
+                     num_layers=args.num_layers, vocab_size=args.vocab_size, flash_attention=args.flash_attention)
+    result = estimate(plan)
+    if args.json:
+        print(json.dumps({"input": asdict(plan), "estimate": result.to_json()}, ensure_ascii=False))
+        return
+    print(plan_table([plan]))
+    for note in result.notes:
+        print(f"  - {note}")
+    print("fits" if result.fits else "does not fit")
+
+
+def add_commands(subparsers) -> None:
+    plan = subparsers.add_parser("plan", help="estimate GPU memory per GPU for a fine-tuning job")
+    plan.add_argument("--params", type=_parse_params, required=True, help="parameter count, e.g. 70e9 or 13B")
+    plan.add_argument("--method", choices=METHODS, required=True)
+    plan.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    plan.add_argument("--gpus", type=int, default=1)
+    plan.add_argument("--gpu-mem-gb", type=float, default=80.0, help="memory of one GPU, as labelled")
+    plan.add_argument("--zero-stage", type=int, choices=(0, 1, 2, 3), default=0)
+    plan.add_argument("--offload-optimizer", action="store_true")
+    plan.add_argument("--offload-params", action="store_true")
+    plan.add_argument("--seq-len", type=int, default=512)
+    plan.add_argument("--micro-batch", type=int, default=1)
+    plan.add_argument("--no-gradient-checkpointing", action="store_true")
+    plan.add_argument("--flash-attention", action="store_true")
+    plan.add_argument("--lora-r", type=int, default=16)
+    plan.add_argument("--lora-fraction", type=float)
+    plan.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
+    plan.add_argument("--hidden-size", type=int)
+    plan.add_argument("--num-layers", type=int)
+    plan.add_argument("--vocab-size", type=int, default=32000)
+    plan.add_argument("--json", action="store_true", help="print the input and the estimate as JSON")
+    plan.set_defaults(run=cmd_plan)
