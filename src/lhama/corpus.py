@@ -9,7 +9,6 @@ place at the end: a failed run leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -29,6 +28,7 @@ from tqdm import tqdm
 from lhama import __version__
 from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
+from lhama.download import file_digest
 from lhama.jsonl import atomic_dir
 from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
 
@@ -203,14 +203,6 @@ def _copy_range(source: int, target: int, offset: int, count: int) -> None:
         offset, count = offset + copied, count - copied
 
 
-def _sha1_of(path: Path, chunk: int = 2**20) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _BackgroundDigest(threading.Thread):
     """sha1 of the dump while workers decode it (hashlib releases the GIL)."""
 
@@ -222,7 +214,7 @@ class _BackgroundDigest(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.value = _sha1_of(self.path)
+            self.value = file_digest(self.path, "sha1")
         except OSError as error:
             self.error = error
 
@@ -315,7 +307,8 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             url_prefix = siteinfo.article_url_prefix
             tasks = ((_convert_range, (dump_path, r, opening_tag, url_prefix, options)) for r in ranges)
             dump_format = "multistream"
-            index_info = {"path": str(index_path), "name": index_path.name, "sha1": _sha1_of(index_path),
+            index_info = {"path": str(index_path), "name": index_path.name,
+                          "sha1": file_digest(index_path, "sha1"),
                           "entries": len(entries), "ranges": len(ranges)}
             bar.update(entries[0].offset)
             for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start, tmp_dir)):

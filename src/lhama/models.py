@@ -20,7 +20,6 @@ only when complete, so a failure leaves no output (and an older `out_dir` is kep
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import logging
@@ -37,6 +36,7 @@ from typing import Any
 
 from lhama import __version__
 from lhama.errors import ConfigError, DownloadError, InputFileError
+from lhama.download import file_digest
 from lhama.jsonl import atomic_dir, write_json
 
 log = logging.getLogger(__name__)
@@ -178,14 +178,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _base_info(spec: ModelSpec) -> dict:
     return {"name": spec.name, "source": spec.source, "kind": spec.kind, "params_declared": spec.params,
             "trust_remote_code": spec.trust_remote_code, "use_chat_template": spec.chat_template,
@@ -246,7 +238,7 @@ def _prepare_gguf(spec: ModelSpec, out: Path) -> dict:
             "architecture": (model.config.architectures or [type(model).__name__])[0],
             "model_type": model.config.model_type,
             "has_chat_template": bool(getattr(tokenizer, "chat_template", None)),
-            "checksum": {"file": file, "sha256": _sha256(folder / file)},
+            "checksum": {"file": file, "sha256": file_digest(folder / file, "sha256")},
             "package": _distribution_of(_split_gguf_source(spec.source)[0]),
             "weights": ".",
         }
@@ -308,7 +300,7 @@ def _prepare_local(spec: ModelSpec, folder: Path, out: Path, extra: dict | None 
         "architecture": (config.get("architectures") or [None])[0],
         "model_type": config.get("model_type"),
         "has_chat_template": has_template,
-        "checksum": {"file": "config.json", "sha256": _sha256(config_path)},
+        "checksum": {"file": "config.json", "sha256": file_digest(config_path, "sha256")},
         "weights": str(folder.absolute()),
     }
     with atomic_dir(out) as tmp:

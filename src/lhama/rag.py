@@ -13,7 +13,6 @@ by corpus position, so the index does not depend on the number of shards.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from lhama import __version__
 from lhama.corpus import iter_articles
+from lhama.download import file_digest
 from lhama.errors import ConfigError, InputFileError
 from lhama.evaluate import answers_match, normalize_pt
 from lhama.jsonl import atomic_dir, atomic_open, read_jsonl, write_jsonl
@@ -333,14 +333,6 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig):
     return index
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(2**20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_index(chunk_paths: Sequence[str | Path], embedding_paths: Sequence[str | Path], out_dir: str | Path,
                 config: RagConfig, embedder_name: str | None = None) -> dict:
     """Merge shards (ordered by corpus position, whatever the shard count) into a saved FAISS index."""
@@ -370,7 +362,7 @@ def build_index(chunk_paths: Sequence[str | Path], embedding_paths: Sequence[str
             "index": dataclasses.asdict(config.index),
             "counts": {"chunks": len(rows), "articles": len({row[1]["metadata"]["article_id"] for row in rows}),
                        "shards": len(chunk_paths)},
-            "sha256": {INDEX_FILE: _sha256(tmp / INDEX_FILE), DOCSTORE_FILE: _sha256(tmp / DOCSTORE_FILE)},
+            "sha256": {name: file_digest(tmp / name, "sha256") for name in (INDEX_FILE, DOCSTORE_FILE)},
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     log.info("index of %d chunks (%s, %d dimensions) -> %s", len(rows), config.index.type, vectors.shape[1], out_dir)
@@ -436,7 +428,7 @@ def _verified_manifest(index_dir: Path) -> dict:
         path = index_dir / name
         if not path.exists():
             raise IndexIntegrityError(path, "missing index file")
-        if _sha256(path) != expected:
+        if file_digest(path, "sha256") != expected:
             raise IndexIntegrityError(path, "checksum does not match the index manifest (truncated or modified)")
     return manifest
 
