@@ -1,6 +1,7 @@
 # lhama: two commands on a fresh machine.
 #   make demo   create .venv, run the workflow end to end on the embedded default -> results/report.html
-#   make test   create .venv, run the test suite (unit tests + one end-to-end workflow run)
+#   make test   create .venv, run the test suite (unit tests + one end-to-end workflow run); as root on an apt
+#               machine it first installs the system packages the SLURM and browser tests use (system-packages)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DS_BUILD_OPS := 0
 
-.PHONY: setup demo test bench sample clean
+.PHONY: setup system-packages demo test bench sample clean
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +22,29 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyp
 
 setup: $(VENV)/.installed
 
+# Debian packages for tests/test_slurm.py (a real single-node SLURM cluster: slurm/local/cluster.sh) and the
+# headless-browser report test (chromium). Only missing ones are installed; service start-up is suppressed (no
+# systemd). Without root or apt-get the tests that need them skip themselves.
+SYSTEM_PACKAGES := munge slurm-client slurmctld slurmd slurmdbd mariadb-server chromium
+system-packages:
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "system-packages: not root or no apt-get: skipping $(SYSTEM_PACKAGES) (the SLURM and browser tests will skip)"; \
+	else \
+		missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+		if [ -z "$$missing" ]; then echo "system-packages: all installed"; else \
+			echo "system-packages: installing" $$missing; \
+			policy=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy=1; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+			[ $$policy = 1 ] && rm -f /usr/sbin/policy-rc.d; \
+			[ $$rc = 0 ] || echo "system-packages: apt-get failed (rc $$rc): the SLURM and browser tests will skip"; \
+		fi; \
+	fi
+
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "report: $(CURDIR)/results/report.html"
 
-test: setup
+test: setup system-packages
 	$(BIN)/python -m pytest
 
 bench: setup

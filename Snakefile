@@ -17,13 +17,19 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/qa.smk"
 include: "workflow/rules/rag.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/answer.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/accounting.smk"
 
 
 localrules:
     all,
     report,
     retrieval_plot,
+    loss_plot,
+    results_plot,
 
 
 rule all:

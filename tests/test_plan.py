@@ -163,3 +163,66 @@ def test_cli_text_and_json(capsys):
 def test_cli_bad_value_is_config_error(capsys):
     with pytest.raises(ConfigError):
         _run(["plan", "--params", "7e9", "--method", "full", "--gpus", "0"], capsys)
+
+
+# --- the workflow's jobs, planned from the config a run would see
+
+from lhama.plan import jobs_table, training_plan  # noqa: E402
+from lhama.workflow import load_config, workflow_plans  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ATENA = str(ROOT / "config" / "atena.yaml")
+GPU_CLUSTER = {"gpu": True, "gpu_mem_gb": 80, "gpus_per_node": 3, "gpu_tflops": 312, "mfu": 0.3, "cpus_per_gpu": 8,
+               "mem_mb_per_gpu": 160000}
+
+
+def test_atena_jobs_fit_and_are_sized_from_the_plan():
+    plans = {job.model: job for job in workflow_plans(load_config([ATENA], root=ROOT), ROOT)}
+    assert set(plans) == {"llama2-7b", "llama2-13b", "llama2-70b"}  # the demo model is dropped by `smollm2: null`
+    for name in ("llama2-7b", "llama2-13b"):
+        job = plans[name]
+        assert job.plan.method == "qlora" and job.gpus == 1 and job.tasks == 1 and job.estimate.fits
+        assert job.plan.optimizer == "adafactor" and job.plan.seq_len == 512 and job.plan.micro_batch == 2
+    big = plans["llama2-70b"]
+    assert big.gpus == 3 and big.tasks == 3 and big.plan.zero_stage == 3 and big.estimate.fits
+    assert 30 < big.estimate.total < 76  # anchors.md: ~43 GiB/GPU of weights under ZeRO-3, plus activations
+    assert big.mem_mb == 3 * 160000 and big.cpus == 24
+    assert big.gpu_hours > plans["llama2-13b"].gpu_hours > plans["llama2-7b"].gpu_hours > 0
+    table = jobs_table(list(plans.values()))
+    rows = table.splitlines()[2:]
+    assert len(rows) == 3 and all(row.split()[-1] == "yes" for row in rows)
+
+
+def test_a_job_that_cannot_fit_stops_with_the_model_named():
+    train = {"method": "full", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 3},
+             "deepspeed": "config/deepspeed/zero3.json", "args": {"bf16": True, "max_length": 512,
+                                                                  "per_device_train_batch_size": 2}}
+    with pytest.raises(ConfigError) as error:
+        training_plan("llama2-70b", 69e9, train, GPU_CLUSTER, {"mem_mb": 64000, "runtime": 240}, ROOT)
+    assert error.value.key == "models.llama2-70b.train"
+    assert "full of 69B parameters needs about" in str(error.value) and "GiB per GPU on 3 GPU(s)" in str(error.value)
+
+
+def test_more_processes_than_gpus_per_node_is_refused():
+    train = {"method": "lora", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 4}}
+    with pytest.raises(ConfigError) as error:
+        training_plan("m", 7e9, train, GPU_CLUSTER, {}, ROOT)
+    assert error.value.key == "models.m.train.launcher.processes_per_node"
+
+
+def test_cpu_jobs_take_resources_from_config():
+    job = training_plan("smollm2", 1.35e8, {"method": "lora", "args": {"max_steps": 60}}, {"gpu": False},
+                        {"mem_mb": 8000, "runtime": 60, "cpus": 2})
+    assert (job.gpus, job.mem_mb, job.runtime_min, job.cpus, job.gpu_hours) == (0, 8000, 60, 2, 0.0)
+
+
+def test_plan_command_plans_the_atena_config(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(["plan", "--config", "config/atena.yaml", "--json"])
+    args.run(args)
+    jobs = json.loads(capsys.readouterr().out)
+    assert [job["model"] for job in jobs] == ["llama2-7b", "llama2-13b", "llama2-70b"]
+    assert jobs[2]["gpus"] == 3 and jobs[2]["estimate"]["fits"]

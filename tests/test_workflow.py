@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+import browser
 from lhama.dump import Page, SiteInfo, write_xml
+from lhama.report import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+# --config overrides for a short run of the whole DAG (tests other than the demo's)
+QUICK = ("train={'args': {'max_steps': 4, 'save_steps': 2, 'eval_steps': 2, 'logging_steps': 1}}",
+         "generation={'max_new_tokens': 8}")
 
 
 @pytest.fixture
@@ -68,8 +75,12 @@ def test_other_dump_and_questions(workdir):
     (workdir / "minhas.jsonl").write_text(json.dumps({
         "id": "m1", "question": "Quando foi fundada a Cidade 3?", "answers": ["8 de dezembro de 1711"],
         "source": "Cidade 3"}) + "\n", encoding="utf-8")
-    result = snakemake(workdir, "--config", "dump=outro.xml", "questions=[minhas.jsonl]")
+    # the whole DAG, with a shorter training and shorter answers than the demo's (same rules, smaller numbers)
+    result = snakemake(workdir, "--config", "dump=outro.xml", "questions=[minhas.jsonl]", *QUICK, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
+    scored = [row for row in read_tsv(workdir / "results/evaluation/metrics.tsv") if row["questions"] == "minhas"]
+    assert sorted(row["variant"] for row in scored) == ["base", "rag", "tuned", "tuned_rag"]
+    assert all(row["n"] == 1 for row in scored)
     manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
     assert manifest["counts"]["articles"] == 12 and manifest["counts"]["skipped"]["redirect"] == 1
     coverage = json.loads((workdir / "results/questions/minhas.json").read_text())["coverage"]
@@ -89,7 +100,7 @@ def test_bad_question_file_fails_cleanly(workdir):
 @pytest.mark.slow
 def test_demo_end_to_end(workdir):
     """The README's demo: the embedded sample dump and the paper's questions, ending with the report."""
-    result = snakemake(workdir)
+    result = snakemake(workdir, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     report = (workdir / "results/report.html").read_text(encoding="utf-8")
     assert "ptwiki-sample-pages-articles-multistream.xml.bz2" in report
@@ -102,6 +113,21 @@ def test_demo_end_to_end(workdir):
     assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
     retrieval = json.loads((workdir / "results/rag/retrieval/paper.json").read_text())
     assert retrieval["k"] == 5 and retrieval["recall_at_k"] >= 0.9, retrieval["rows"]
+    # fine-tuning: an adapter with its card, a loss curve, and lower held-out perplexity after tuning
+    adapter = workdir / "results/models/smollm2/tuned"
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= {p.name for p in adapter.iterdir()}
+    training = json.loads((workdir / "results/train/smollm2/metrics.json").read_text())
+    assert training["global_step"] == training["max_steps"] == 60 and training["eval_loss_curve"]
+    perplexity = json.loads((workdir / "results/train/smollm2/perplexity.json").read_text())
+    assert perplexity["tuned"]["ppl"] < perplexity["base"]["ppl"], perplexity
+    # answers of every variant, scored: with the passages the model answers more of the paper's questions
+    metrics = {(row["variant"], row["questions"]): row for row in read_tsv(workdir / "results/evaluation/metrics.tsv")}
+    assert set(metrics) == {(v, s) for v in ("base", "tuned", "rag", "tuned_rag") for s in ("paper", "heldout")}
+    assert metrics["rag", "paper"]["accuracy"] > metrics["base", "paper"]["accuracy"], metrics
+    assert metrics["rag", "paper"]["recall_at_k"] >= 0.9 and metrics["base", "paper"]["recall_at_k"] is None
+    assert "<b>rag</b> answered" in report and 'id="answers"' in report
+    dom, console = browser.load(workdir / "results/report.html", workdir / "report.png")
+    assert console == [] and 'data-ready="true"' in dom
     again = snakemake(workdir)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     # after a failed shard job (its output and everything downstream missing) a rerun recomputes that shard alone
@@ -154,5 +180,42 @@ def test_cluster_config_plans_sharded_gpu_embedding(workdir):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     plan = result.stdout
     assert plan.count("rule embed:") == 16 and plan.count("rule chunk:") == 16
-    assert plan.count("gpu=1") == 16
+    jobs = dry_run_jobs(plan)
+    assert all(job["resources"]["gpu"] == "1" for job in jobs["embed"])
     assert "rule download_embedder:" in plan and "rule download_dump:" in plan
+    # the study's three models: fetched on the login node, trained with the resources `lhama plan` sized
+    assert sorted(job["wildcards"] for job in jobs["download_model"]) == [
+        "model=llama2-13b", "model=llama2-70b", "model=llama2-7b"]
+    train = {job["wildcards"]: job["resources"] for job in jobs["train"]}
+    assert train["model=llama2-7b"]["gpu"] == "1" and train["model=llama2-7b"]["mpi"] == "False"
+    assert (train["model=llama2-70b"]["gpu"], train["model=llama2-70b"]["tasks"],
+            train["model=llama2-70b"]["mpi"]) == ("3", "3", "True")
+    assert int(train["model=llama2-70b"]["runtime"]) >= 240
+    assert len(jobs["answer"]) == 3 * 4 * 2  # models x variants x (paper, heldout)
+    assert "smollm2" not in plan  # dropped by `smollm2: null`
+
+
+def test_cluster_config_that_cannot_fit_stops_the_dry_run(workdir):
+    override = workdir / "full70b.yaml"
+    override.write_text("models:\n  llama2-70b:\n    train: {method: full}\n", encoding="utf-8")
+    result = snakemake(workdir, "-n", "--configfile", "config/atena.yaml", str(override))
+    assert result.returncode != 0
+    assert "config key 'models.llama2-70b.train': full of 69B parameters needs about" in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+
+
+def dry_run_jobs(plan: str) -> dict[str, list[dict]]:
+    """Jobs of a `snakemake -n` printout by rule: each with its wildcards and resources."""
+    jobs: dict[str, list[dict]] = {}
+    current = None
+    for line in plan.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("rule ", "localrule ")) and stripped.endswith(":"):
+            current = {"wildcards": "", "resources": {}}
+            jobs.setdefault(stripped.split()[1].rstrip(":"), []).append(current)
+        elif current is not None and stripped.startswith("wildcards: "):
+            current["wildcards"] = stripped.removeprefix("wildcards: ")
+        elif current is not None and stripped.startswith("resources: "):
+            items = stripped.removeprefix("resources: ").split(", ")
+            current["resources"] = dict(item.split("=", 1) for item in items if "=" in item)
+    return jobs

@@ -180,12 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--algorithm", choices=("sha1", "md5"), default="sha1")
     download.set_defaults(run=cmd_download)
 
-    from lhama import generate, models, plan, rag
+    from lhama import answer, evaluate, generate, models, perplexity, plan, rag, train
 
     rag.add_commands(commands)
     plan.add_commands(commands)
     models.add_commands(commands)
     generate.add_commands(commands)
+    train.add_commands(commands)
+    perplexity.add_commands(commands)
+    answer.add_commands(commands)
+    evaluate.add_commands(commands)
     add_ask_command(commands)
     return parser
 

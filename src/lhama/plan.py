@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from lhama.errors import ConfigError
 
@@ -251,6 +252,144 @@ def estimate(p: PlanInput) -> Estimate:
                     total <= FIT_FRACTION * p.gpu_mem_gb, p.gpu_mem_gb, notes)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# the workflow's jobs: one PlanInput per configured model, sized into SLURM resources
+
+
+_OPTIMIZERS = {"adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw8bit", "paged_adamw_32bit": "adamw",
+               "adamw_8bit": "adamw8bit", "adamw_bnb_8bit": "adamw8bit"}
+# forward 2 FLOPs/param/token; backward 4 for full tuning, 2 when the base is frozen (activation gradients only);
+# gradient checkpointing recomputes the forward
+_FLOPS_PER_TOKEN = {"full": 6, "lora": 4, "qlora": 4}
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """What one training job needs and costs: GPUs, estimated memory per GPU, time and GPU-hours."""
+
+    model: str
+    plan: PlanInput
+    estimate: Estimate
+    gpu: bool
+    nodes: int
+    gpus_per_node: int
+    tasks: int
+    cpus: int
+    mem_mb: int
+    hours: float
+    runtime_min: int
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.gpus_per_node if self.gpu else 0
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.hours * self.gpus
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "plan": asdict(self.plan), "estimate": self.estimate.to_json(),
+                "gpu": self.gpu, "nodes": self.nodes, "gpus_per_node": self.gpus_per_node, "gpus": self.gpus,
+                "tasks": self.tasks, "cpus": self.cpus, "mem_mb": self.mem_mb, "hours": round(self.hours, 3),
+                "gpu_hours": round(self.gpu_hours, 3), "runtime_min": self.runtime_min}
+
+
+def _deepspeed_zero(path: str | None, base_dir: str | Path) -> tuple[int, bool, bool]:
+    """(stage, offload_optimizer, offload_params) of a DeepSpeed JSON config; (0, False, False) without one."""
+    if not path:
+        return 0, False, False
+    file = Path(path) if Path(path).is_absolute() else Path(base_dir) / path
+    try:
+        zero = json.loads(file.read_text(encoding="utf-8")).get("zero_optimization", {})
+    except FileNotFoundError:
+        raise ConfigError("train.deepspeed", f"{path}: no such DeepSpeed config") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError("train.deepspeed", f"{path}: not valid JSON ({error})") from None
+    stage = zero.get("stage", 0)
+    offloaded = lambda key: (zero.get(key) or {}).get("device") in ("cpu", "nvme")  # noqa: E731
+    return int(stage), offloaded("offload_optimizer"), offloaded("offload_param")
+
+
+def training_plan(model: str, params: float, train: dict, cluster: dict, resources: dict,
+                  base_dir: str | Path = ".") -> JobPlan:
+    """The training job of one model, from the workflow config: `train` (merged with the model's overrides),
+    `cluster` (the GPUs on offer) and `resources` (the rule's floor: mem_mb, runtime in minutes, cpus)."""
+    args = train.get("args", {}) or {}
+    launcher = train.get("launcher", {}) or {}
+    nodes, per_node = int(launcher.get("nodes", 1)), int(launcher.get("processes_per_node", 1))
+    stage, offload_optimizer, offload_params = _deepspeed_zero(train.get("deepspeed"), base_dir)
+    method = train.get("method", "lora")
+    gpu = bool(cluster.get("gpu", False))
+    optim = str(args.get("optim", "auto"))
+    if optim == "auto":
+        optimizer = "paged_adamw8bit" if method == "qlora" and gpu else "adamw"
+    else:
+        optimizer = _OPTIMIZERS.get(optim, "adamw")
+    precision = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "fp32"
+    seq_len = int(args.get("max_length", 1024))
+    micro_batch = int(args.get("per_device_train_batch_size", 8))
+    checkpointing = bool(args.get("gradient_checkpointing", False))
+    plan = PlanInput(params=float(params), method=method, precision=precision, seq_len=seq_len,
+                     micro_batch=micro_batch, gradient_checkpointing=checkpointing, gpus=nodes * per_node,
+                     zero_stage=stage, offload_optimizer=offload_optimizer, offload_params=offload_params,
+                     lora_r=int((train.get("lora") or {}).get("r", 16)), optimizer=optimizer,
+                     gpu_mem_gb=float(cluster.get("gpu_mem_gb", 80)), flash_attention=True)
+    result = estimate(plan)
+    if gpu and per_node > int(cluster.get("gpus_per_node", 1)):
+        raise ConfigError(f"models.{model}.train.launcher.processes_per_node",
+                          f"{per_node} processes (one per GPU) but a node has {cluster.get('gpus_per_node')} GPUs")
+    if gpu and not result.fits:
+        raise ConfigError(f"models.{model}.train",
+                          f"{method} of {params / 1e9:.3g}B parameters needs about {result.total:,.1f} GiB per GPU "
+                          f"on {nodes * per_node} GPU(s) (ZeRO stage {stage}), more than "
+                          f"{FIT_FRACTION:.0%} of {plan.gpu_mem_gb:g} GB: use lora/qlora, ZeRO-3 over more GPUs, "
+                          "offload, or a shorter max_length (see `lhama plan`)")
+    steps = int(args.get("max_steps", 0) or 0)
+    tokens = steps * micro_batch * int(args.get("gradient_accumulation_steps", 1)) * nodes * per_node * seq_len
+    flops = (_FLOPS_PER_TOKEN[method] + (2 if checkpointing else 0)) * float(params) * tokens
+    hours = flops / (nodes * per_node * float(cluster.get("gpu_tflops", 312)) * 1e12
+                     * float(cluster.get("mfu", 0.3))) / 3600 if gpu else 0.0
+    floor_min = int(resources.get("runtime", 60))
+    runtime = max(floor_min, math.ceil(hours * 60 * 1.5) + 15) if gpu else floor_min
+    if gpu:
+        cpus = int(cluster.get("cpus_per_gpu", 8)) * per_node
+        mem_mb = max(int(resources.get("mem_mb", 0)), int(cluster.get("mem_mb_per_gpu", 160000)) * per_node)
+    else:
+        cpus = int(resources.get("cpus", 2))
+        mem_mb = int(resources.get("mem_mb", 8000))
+    tasks = nodes * per_node if launcher.get("type", "single") != "single" else 1
+    return JobPlan(model, plan, result, gpu, nodes, per_node if gpu else 0, tasks, cpus, mem_mb, hours, runtime)
+
+
+def inference_gpus(params: float, cluster: dict) -> int:
+    """GPUs of one node an answering job spreads a bf16 model over (device_map="auto"): weights + 20% for the KV
+    cache and activations, within 90% of each GPU; 0 on CPU."""
+    if not cluster.get("gpu", False):
+        return 0
+    need_gib = params * 2 * 1.2 / GIB
+    gpus = max(1, math.ceil(need_gib / (0.9 * float(cluster.get("gpu_mem_gb", 80)))))
+    if gpus > int(cluster.get("gpus_per_node", 1)):
+        raise ConfigError("cluster.gpus_per_node", f"a {params / 1e9:.3g}B model in bf16 needs {gpus} GPUs to "
+                          f"answer, a node has {cluster.get('gpus_per_node')}")
+    return gpus
+
+
+def jobs_table(plans: list[JobPlan]) -> str:
+    """The dry-run summary: one line per training job with GPUs, GiB per GPU, hours, GPU-hours and fit."""
+    header = ("model", "method", "nodes", "gpus", "zero", "seq", "mb", "GiB/gpu", "gpu GiB", "hours", "gpu-h",
+              "fits")
+    lines = [header]
+    for job in plans:
+        lines.append((job.model, job.plan.method, str(job.nodes), str(job.gpus), str(job.plan.zero_stage),
+                      str(job.plan.seq_len), str(job.plan.micro_batch), f"{job.estimate.total:.1f}",
+                      f"{job.plan.gpu_mem_gb:g}" if job.gpu else "cpu", f"{job.hours:.2f}",
+                      f"{job.gpu_hours:.2f}", "yes" if job.estimate.fits or not job.gpu else "no"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
 def plan_table(rows: list[PlanInput]) -> str:
     header = ("params", "method", "prec", "gpus", "zero", "seq", "mb", "weights", "lora", "grads", "optim",
               "activ", "overhead", "total", "gpu", "fits")
@@ -279,6 +418,11 @@ def _parse_params(text: str) -> float:
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
+    if args.config:
+        _plan_workflow(args)
+        return
+    if args.params is None or args.method is None:
+        raise SystemExit("lhama plan: give --params and --method, or --config FILE to plan the workflow's jobs")
     plan = PlanInput(params=args.params, method=args.method, precision=args.precision, seq_len=args.seq_len,
                      micro_batch=args.micro_batch, gradient_checkpointing=not args.no_gradient_checkpointing,
                      gpus=args.gpus, zero_stage=args.zero_stage, offload_optimizer=args.offload_optimizer,
@@ -295,10 +439,27 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print("fits" if result.fits else "does not fit")
 
 
+def _plan_workflow(args: argparse.Namespace) -> None:
+    from lhama.workflow import load_config, workflow_plans
+
+    config = load_config(args.config)
+    plans = workflow_plans(config)
+    if args.json:
+        print(json.dumps([job.to_json() for job in plans], ensure_ascii=False))
+        return
+    print(jobs_table(plans))
+    total = sum(job.gpu_hours for job in plans)
+    print(f"training: {total:.1f} GPU-hours estimated (cluster: {config['cluster'].get('gpu_mem_gb')} GB GPUs, "
+          f"MFU {config['cluster'].get('mfu')}); every job fits")
+
+
 def add_commands(subparsers) -> None:
     plan = subparsers.add_parser("plan", help="estimate GPU memory per GPU for a fine-tuning job")
-    plan.add_argument("--params", type=_parse_params, required=True, help="parameter count, e.g. 70e9 or 13B")
-    plan.add_argument("--method", choices=METHODS, required=True)
+    plan.add_argument("--config", action="append", metavar="YAML",
+                      help="plan the workflow's training jobs from config/config.yaml merged with these files "
+                           "(like snakemake --configfile); repeatable")
+    plan.add_argument("--params", type=_parse_params, help="parameter count, e.g. 70e9 or 13B")
+    plan.add_argument("--method", choices=METHODS)
     plan.add_argument("--precision", choices=PRECISIONS, default="bf16")
     plan.add_argument("--gpus", type=int, default=1)
     plan.add_argument("--gpu-mem-gb", type=float, default=80.0, help="memory of one GPU, as labelled")

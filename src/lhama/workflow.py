@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,6 +15,9 @@ import jsonschema
 import yaml
 
 from lhama.errors import ConfigError  # noqa: F401  (re-exported for the rules)
+
+if TYPE_CHECKING:
+    from lhama.models import ModelSpec
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
 QUESTION_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -79,6 +86,18 @@ def question_sets(paths: list[str]) -> dict[str, str]:
     return sets
 
 
+def limit_threads(threads: int) -> None:
+    """Keep torch (and OpenMP/BLAS in child processes) to the job's `threads:`. Oversubscribed cores made
+    training and generation up to 10x slower when two jobs shared them."""
+    import os
+    import sys
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 class step:
     """Context for a rule's script: logs to the rule's log file; a user-facing error becomes one line and exit 1.
 
@@ -88,10 +107,13 @@ class step:
     def __init__(self, smk) -> None:
         self.log_path = smk.log[0] if smk.log else None
         self.rule = smk.rule
+        self.threads = getattr(smk, "threads", None)
 
     def __enter__(self) -> "step":
         if self.log_path:
             log_to_file(self.log_path)
+        if self.threads:
+            limit_threads(self.threads)
         logging.getLogger("lhama").info("rule %s started", self.rule)
         return self
 
@@ -113,3 +135,97 @@ def config_source(workflow) -> str:
     """The config files in force (for error messages), e.g. `config/config.yaml`."""
     files = [str(path) for path in getattr(workflow, "configfiles", []) or []]
     return ", ".join(files) or "config"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the model registry and the jobs it implies
+
+DEFAULT_CONFIG = "config/config.yaml"
+SCHEMA = "config/config.schema.yaml"
+
+
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """`override` on top of `base`, recursing into mappings (as Snakemake merges --configfile files)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(files: list[str] | None = None, root: str | Path = ".") -> dict:
+    """config/config.yaml merged with `files`, checked against the schema and filled with its defaults: the
+    config a `snakemake --configfile FILE...` run would see."""
+    from snakemake.utils import validate
+
+    root = Path(root)
+    config: dict = {}
+    for name in [str(root / DEFAULT_CONFIG), *(files or [])]:
+        try:
+            loaded = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise ConfigError("--config", f"{name}: no such file") from None
+        except yaml.YAMLError as error:
+            raise ConfigError("--config", f"{name}: not valid YAML ({error})") from None
+        config = deep_merge(config, loaded)
+    check_config(config, root / SCHEMA, source=", ".join([DEFAULT_CONFIG, *(files or [])]))
+    validate(config, str(root / SCHEMA))
+    return config
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the registry: its spec, its training config (`train` merged with the model's own) and
+    its resources by rule (`resources` merged with the model's own)."""
+
+    spec: "ModelSpec"
+    train: dict
+    resources: dict
+
+
+def model_entries(config: Mapping) -> dict[str, ModelEntry]:
+    from lhama.models import model_spec_from_dict
+
+    entries = {}
+    for name, mapping in config["models"].items():
+        if mapping is None:
+            continue
+        spec_keys = {"source", "params", "trust_remote_code", "revision", "chat_template"}
+        spec = model_spec_from_dict(name, {k: v for k, v in mapping.items() if k in spec_keys})
+        train = deep_merge(config.get("train", {}), mapping.get("train", {}) or {})
+        resources = deep_merge(config.get("resources", {}), mapping.get("resources", {}) or {})
+        entries[name] = ModelEntry(spec, train, resources)
+    if not entries:
+        raise ConfigError("models", "no model left: every entry is null")
+    return entries
+
+
+def inference_gpus(params: float, cluster: Mapping) -> int:
+    from lhama.plan import inference_gpus as gpus
+
+    return gpus(params, dict(cluster))
+
+
+def rule_resources(resources: Mapping, rule: str) -> dict:
+    return {**resources.get("default", {}), **resources.get(rule, {})}
+
+
+def workflow_plans(config: Mapping, base_dir: str | Path = ".") -> list:
+    """One `JobPlan` per configured model's training job; a job that cannot fit raises a ConfigError naming
+    the model (so a dry run stops before anything is queued)."""
+    from lhama.plan import training_plan
+
+    return [training_plan(name, entry.spec.params, entry.train, config.get("cluster", {}),
+                          rule_resources(entry.resources, "train"), base_dir)
+            for name, entry in model_entries(config).items()]
+
+
+def generation_template(train: Mapping) -> str:
+    """The answer stage's prompt for a model without a chat template: the training prompt (`train.prompt_template`,
+    {instruction} and {input}) in `lhama.generate.format_prompts`'s terms ({system} and {prompt})."""
+    from lhama.train import DEFAULT_PROMPT_TEMPLATE
+
+    template = train.get("prompt_template") or DEFAULT_PROMPT_TEMPLATE
+    return template.replace("{instruction}", "{system}").replace("{input}", "{prompt}")

@@ -45,10 +45,24 @@ rule report:
         rag_index="results/rag/index",
         retrieval=expand("results/rag/retrieval/{eval_set}.json", eval_set=EVAL_SETS),
         recall="results/plots/retrieval_recall.png",
+        training=expand("results/train/{model}/metrics.json", model=MODELS) if needs_tuning() else [],
+        perplexity=expand("results/train/{model}/perplexity.json", model=MODELS) if needs_tuning() else [],
+        losses=expand("results/plots/loss_{model}.png", model=MODELS) if needs_tuning() else [],
+        metrics="results/evaluation/metrics.tsv",
+        scores="results/evaluation/scores.jsonl",
+        comparisons="results/evaluation/comparisons.tsv",
+        accuracy="results/plots/accuracy.png",
+        model_dirs=expand("results/models/{model}/base", model=MODELS),
+        accounting="results/accounting.tsv",
     output:
         "results/report.html",
     params:
         question_files=QUESTION_SETS,
+        models=list(MODELS),
+        variants=VARIANTS,
+        eval_sets=list(EVAL_SETS),
+        plans=[plan.to_json() for plan in TRAIN_PLANS.values()],
+        decoding=config["generation"],
     log:
         "logs/report.log",
     benchmark:

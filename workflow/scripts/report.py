@@ -1,29 +1,48 @@
-
 from lhama.corpus import read_manifest
 from lhama.jsonl import read_json, read_jsonl
-from lhama.report import data_uri, write_report
+from lhama.models import read_model_info
+from lhama.report import accounting_summary, answers_by_question, data_uri, headline, read_tsv, write_report
 from lhama.workflow import step
 
 with step(snakemake):
-    train = list(read_jsonl(snakemake.input.train))
+    inputs, params = snakemake.input, snakemake.params
+    train = list(read_jsonl(inputs.train))
     one_per_kind = {example["kind"]: example for example in reversed(train)}
+    metrics, comparisons = read_tsv(inputs.metrics), read_tsv(inputs.comparisons)
+    plans = {plan["model"]: plan for plan in params.plans}
+    training = [
+        {"model": model, "metrics": read_json(metrics_path), "perplexity": read_json(perplexity_path),
+         "loss_plot": data_uri(loss_path), "plan": plans.get(model)}
+        for model, metrics_path, perplexity_path, loss_path in zip(
+            params.models, inputs.training, inputs.perplexity, inputs.losses)
+    ]
     write_report(
         snakemake.output[0],
         {
-            "provenance": read_json(snakemake.input.provenance),
-            "manifest": read_manifest(snakemake.input.articles),
-            "stats": read_json(snakemake.input.stats),
+            "provenance": read_json(inputs.provenance),
+            "manifest": read_manifest(inputs.articles),
+            "stats": read_json(inputs.stats),
             "plots": {
-                "article_lengths": data_uri(snakemake.input.lengths),
-                "qa_kinds": data_uri(snakemake.input.kinds),
-                "retrieval_recall": data_uri(snakemake.input.recall),
+                "article_lengths": data_uri(inputs.lengths),
+                "qa_kinds": data_uri(inputs.kinds),
+                "retrieval_recall": data_uri(inputs.recall),
+                "accuracy": data_uri(inputs.accuracy),
             },
-            "split": read_json(snakemake.input.split),
+            "split": read_json(inputs.split),
             "examples_sample": [one_per_kind[kind] for kind in sorted(one_per_kind)],
-            "question_sets": [read_json(path) for path in snakemake.input.questions],
+            "question_sets": [read_json(path) for path in inputs.questions],
             "retrieval": {
-                "index": read_json(f"{snakemake.input.rag_index}/manifest.json"),
-                "sets": [read_json(path) for path in snakemake.input.retrieval],
+                "index": read_json(f"{inputs.rag_index}/manifest.json"),
+                "sets": [read_json(path) for path in inputs.retrieval],
             },
+            "models": {model: read_model_info(folder) or {} for model, folder in zip(params.models, inputs.model_dirs)},
+            "variants": params.variants,
+            "decoding": params.decoding,
+            "training": training,
+            "metrics": metrics,
+            "comparisons": comparisons,
+            "headline": headline(metrics, comparisons, params.variants, params.eval_sets),
+            "by_question": answers_by_question(read_jsonl(inputs.scores), params.variants, params.eval_sets),
+            "accounting": accounting_summary(inputs.get("accounting")),
         },
     )

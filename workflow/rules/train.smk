@@ -1,0 +1,74 @@
+rule train:
+    input:
+        model="results/models/{model}/base",
+        train="results/qa/train.jsonl",
+        eval="results/qa/test.jsonl",
+    output:
+        adapter=directory("results/models/{model}/tuned"),
+        metrics="results/train/{model}/metrics.json",
+    params:
+        train=lambda wildcards: MODELS[wildcards.model].train,
+        work_dir=lambda wildcards: f"results/train/{wildcards.model}",
+        model_name=lambda wildcards: wildcards.model,
+    threads: lambda wildcards: TRAIN_PLANS[wildcards.model].cpus
+    resources:
+        mem_mb=train_resources("mem_mb"),
+        runtime=train_resources("runtime"),
+        gpu=train_resources("gpu"),
+        nodes=train_resources("nodes"),
+        tasks=train_resources("tasks"),
+        # the `mpi` key makes the jobstep plugin run the script without its own srun: a multi-process launcher
+        # calls srun itself (one torchrun per node); tasks_per_gpu stops the plugin reading `tasks` per GPU
+        mpi=train_resources("mpi"),
+        tasks_per_gpu=train_resources("tasks_per_gpu"),
+        **({"gpu_model": config["cluster"]["gpu_model"]} if config["cluster"]["gpu_model"] else {}),
+    log:
+        "logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule loss_plot:
+    input:
+        "results/train/{model}/metrics.json",
+    output:
+        report("results/plots/loss_{model}.png", caption="../report/loss.rst", category="Training",
+               labels={"model": "{model}", "figure": "loss"}),
+    log:
+        "logs/train/loss_plot/{model}.log",
+    benchmark:
+        "results/benchmarks/train/loss_plot/{model}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/loss_plot.py"
+
+
+rule perplexity:
+    input:
+        model="results/models/{model}/base",
+        adapter="results/models/{model}/tuned",
+        articles="results/corpus/articles",
+        test="results/qa/test.jsonl",
+    output:
+        "results/train/{model}/perplexity.json",
+    params:
+        perplexity=config["perplexity"],
+        trust_remote_code=lambda wildcards: MODELS[wildcards.model].spec.trust_remote_code,
+    threads: lambda wildcards: model_resources("perplexity", wildcards).get("cpus", 2)
+    resources:
+        mem_mb=inference_resource("perplexity", "mem_mb"),
+        runtime=inference_resource("perplexity", "runtime"),
+        gpu=inference_resource("perplexity", "gpu"),
+    log:
+        "logs/train/perplexity/{model}.log",
+    benchmark:
+        "results/benchmarks/train/perplexity/{model}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/perplexity.py"

@@ -1,0 +1,7 @@
+from lhama.perplexity import heldout_perplexity
+from lhama.workflow import step
+
+with step(snakemake):
+    heldout_perplexity(snakemake.input.model, snakemake.input.articles, snakemake.input.test, snakemake.output[0],
+                       adapter_dir=snakemake.input.adapter, trust_remote_code=snakemake.params.trust_remote_code,
+                       **snakemake.params.perplexity)
