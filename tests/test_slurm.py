@@ -455,8 +455,8 @@ def _assert_resumed(work: Path, max_steps: int):
 @pytest.mark.slow
 @needs_train
 def test_cancelled_training_resumes_from_checkpoint(cluster, tmp_path):
-    """scancel the train job after its first checkpoint; the rerun (the profile's retry or a new snakemake call)
-    resumes from the checkpoint and finishes."""
+    """scancel the train job after its first checkpoint; running the workflow again resumes from the checkpoint
+    and finishes."""
     work = _train_workdir(tmp_path, train={"args": {"max_steps": 30, "save_steps": 2, "eval_steps": 100,
                                                     "logging_steps": 1}})
     profile = ["--configfile", "test.yaml", "--profile", str(TEST_PROFILE)]
@@ -464,7 +464,12 @@ def test_cancelled_training_resumes_from_checkpoint(cluster, tmp_path):
     _wait_for(lambda: _checkpoints(work), 900, "a first checkpoint", process)
     jobid = _wait_for(lambda: _running_train_jobs(work), 60, "the running job")[0]
     subprocess.run(["scancel", jobid], check=True, timeout=30)
-    _finish(process, 900)
+    _wait_for(lambda: any(row["JobID"] == jobid and row["State"].startswith("CANCELLED") for row in sacct_rows(work)),
+              120, "sacct to show the job cancelled")
+    # snakemake-executor-plugin-slurm 2.8 reads sacct's "CANCELLED by <uid>" as still running and waits forever;
+    # a user stops it with Ctrl-C (the plugin then cancels what is left) and runs the workflow again
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=180)
     result = _snakemake(work, _train_target(), *profile, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert any(row["State"].startswith("CANCELLED") for row in _train_jobs(work))
