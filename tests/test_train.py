@@ -159,6 +159,23 @@ def test_launch_command_under_slurm_uses_srun_and_first_host():
     assert slurm_first_host("node3,node4") == "node3"  # plain lists need no scontrol
 
 
+def test_launch_command_finds_the_nodes_when_the_jobstep_stripped_the_environment():
+    """Snakemake's slurm jobstep plugin keeps only SLURM_JOB_ID: the node list comes from scontrol."""
+    calls = []
+
+    def scontrol(command):
+        calls.append(command)
+        return ("JobId=77 JobName=lhama_x UserId=root(0) NumNodes=1 NodeList=vm BatchHost=vm"
+                if command[:3] == ["scontrol", "show", "job"] else "")
+
+    config = train_config_from_dict({"launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 2}})
+    command = launch_command(config, ["--out", "o"], {"SLURM_JOB_ID": "77"}, runner=scontrol)
+    assert calls == [["scontrol", "show", "job", "--oneliner", "77"]]
+    assert "vm:29500" in command and command[0] == "srun"
+    with pytest.raises(ConfigError, match="no node list for job 77"):
+        launch_command(config, ["--out", "o"], {"SLURM_JOB_ID": "77"}, runner=lambda command: "JobId=77")
+
+
 def test_prompt_completion_formats():
     row = {"instruction": "Responda.", "input": "Qual é a capital?", "output": "Brasília."}
     chat = prompt_completion(row, use_chat=True)

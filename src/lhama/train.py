@@ -967,6 +967,24 @@ def slurm_first_host(nodelist: str, runner: Callable[[list[str]], str] | None = 
     return hosts[0]
 
 
+def allocation_nodelist(env: Mapping[str, str], runner: Callable[[list[str]], str] | None = None) -> str:
+    """The node list of the SLURM allocation: from the environment, else from `scontrol show job` (Snakemake's
+    slurm jobstep plugin strips every SLURM_* variable but the job id before it runs a job's script)."""
+    for name in ("SLURM_JOB_NODELIST", "SLURM_NODELIST"):
+        if env.get(name, "").strip():
+            return env[name]
+    if runner is None:
+        def runner(command: list[str]) -> str:
+            return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    shown = runner(["scontrol", "show", "job", "--oneliner", str(env["SLURM_JOB_ID"])])
+    match = re.search(r"(?:^|\s)NodeList=(\S+)", shown)
+    if not match or match.group(1) in ("", "(null)"):
+        raise ConfigError("SLURM_JOB_NODELIST", f"no node list for job {env['SLURM_JOB_ID']} "
+                                                "(neither in the environment nor from scontrol)")
+    return match.group(1)
+
+
 def _tool(name: str) -> str:
     """A console script of this environment (next to the interpreter), else the name looked up on PATH."""
     candidate = Path(sys.executable).with_name(name)
@@ -987,7 +1005,7 @@ def launch_command(config: TrainConfig, argv: Sequence[str], env: Mapping[str, s
     in_slurm = bool(env.get("SLURM_JOB_ID")) and launcher.world_size > 1
     if not in_slurm and nodes > 1:
         raise ConfigError("train.launcher.nodes", f"{nodes} nodes need a SLURM allocation (SLURM_JOB_ID unset)")
-    host = slurm_first_host(env.get("SLURM_JOB_NODELIST", ""), runner) if in_slurm else None
+    host = slurm_first_host(allocation_nodelist(env, runner), runner) if in_slurm else None
     srun = ["srun", "--kill-on-bad-exit=1", "--ntasks-per-node=1", f"--nodes={nodes}"]
     if launcher.type == "torchrun":
         if not in_slurm:
