@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lhama.errors import ConfigError, InputFileError
+from lhama.jsonl import numbered_records
 
 PORTUGUESE_ARTICLES = frozenset({"o", "a", "os", "as", "um", "uma", "uns", "umas"})
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -468,23 +469,16 @@ def read_answer_rows(path: str | Path) -> list[dict]:
     if not path.is_file():
         raise InputFileError(path, "answer file not found")
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputFileError(path, f"invalid JSON: {error.msg}", where=f"line {number}") from None
-            if not isinstance(row, dict):
-                raise InputFileError(path, "expected a JSON object", where=f"line {number}")
-            missing = [key for key in ANSWER_REQUIRED if key not in row]
-            if missing:
-                raise InputFileError(path, f"missing field(s) {', '.join(missing)}", where=f"line {number}")
-            if not isinstance(row["answer"], str) or not isinstance(row["answers"], list):
-                raise InputFileError(path, "'answer' must be a string and 'answers' a list", where=f"line {number}")
-            row["questions"] = row.get("questions") or path.stem
-            rows.append(row)
+    for number, row in numbered_records(path):
+        if not isinstance(row, dict):
+            raise InputFileError(path, "expected a JSON object", where=f"line {number}")
+        missing = [key for key in ANSWER_REQUIRED if key not in row]
+        if missing:
+            raise InputFileError(path, f"missing field(s) {', '.join(missing)}", where=f"line {number}")
+        if not isinstance(row["answer"], str) or not isinstance(row["answers"], list):
+            raise InputFileError(path, "'answer' must be a string and 'answers' a list", where=f"line {number}")
+        row["questions"] = row.get("questions") or path.stem
+        rows.append(row)
     if not rows:
         raise InputFileError(path, "no answers in file")
     return rows

@@ -76,6 +76,22 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
+def numbered_records(path: str | Path, error: type = None) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) for each non-blank line of a JSONL file; a line that is not JSON raises `error`
+    (an `InputFileError` subclass by default) naming the file and line."""
+    from lhama.errors import InputFileError
+
+    error = error or InputFileError
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as problem:
+                raise error(Path(path), f"invalid JSON: {problem.msg}", where=f"line {number}") from None
+
+
 def write_json(path: str | Path, value: object) -> None:
     with atomic_open(path) as handle:
         handle.write(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False) + "\n")

@@ -9,13 +9,13 @@ Optionally `text` examples (title + article) for continued pre-training.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lhama.errors import QuestionFileError
+from lhama.jsonl import numbered_records
 
 # The study's prompt ("### Instruction / ### Question / ### Answer"), in Portuguese.
 DEFAULT_PROMPT_TEMPLATE = "### Instrução:\n{instruction}\n\n### Entrada:\n{input}\n\n### Resposta:\n{output}"
@@ -232,20 +232,13 @@ def load_questions(path: str | Path) -> list[Question]:
         raise QuestionFileError(path, "question file not found")
     questions: list[Question] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise QuestionFileError(path, f"invalid JSON: {error.msg}", where=f"line {number}") from None
-            question = parse_question(record, path, number)
-            if question.id in seen:
-                raise QuestionFileError(path, f"duplicate id {question.id!r} (first on line {seen[question.id]})",
-                                        where=f"line {number}")
-            seen[question.id] = number
-            questions.append(question)
+    for number, record in numbered_records(path, QuestionFileError):
+        question = parse_question(record, path, number)
+        if question.id in seen:
+            raise QuestionFileError(path, f"duplicate id {question.id!r} (first on line {seen[question.id]})",
+                                    where=f"line {number}")
+        seen[question.id] = number
+        questions.append(question)
     if not questions:
         raise QuestionFileError(path, "no questions in file")
     return questions

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from lhama.errors import ConfigError, InputFileError, LhamaError
-from lhama.jsonl import remove_path, replace_dir
+from lhama.jsonl import numbered_records, remove_path, replace_dir
 
 log = logging.getLogger(__name__)
 
@@ -344,19 +344,12 @@ def read_rows(path: str | Path) -> list[dict]:
     if not path.is_file():
         raise InputFileError(path, "file does not exist" if not path.exists() else "not a file")
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputFileError(path, f"not valid JSON: {error}", where=f"line {number}") from None
-            if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("input", "output")) \
-                    or not isinstance(row.get("instruction", ""), str) or not row["output"].strip():
-                raise InputFileError(path, "expected an object with string fields instruction, input and a "
-                                           "non-empty output", where=f"line {number}")
-            rows.append(row)
+    for number, row in numbered_records(path):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("input", "output")) \
+                or not isinstance(row.get("instruction", ""), str) or not row["output"].strip():
+            raise InputFileError(path, "expected an object with string fields instruction, input and a "
+                                       "non-empty output", where=f"line {number}")
+        rows.append(row)
     if not rows:
         raise InputFileError(path, "no examples")
     return rows
