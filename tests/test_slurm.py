@@ -1,8 +1,9 @@
 """lhama on SLURM: sacct parsing (always), the profiles (always), and the workflow on a real single-node cluster.
 
 The cluster tests bring up slurm/local/cluster.sh (munge, MariaDB, slurmdbd, slurmctld, slurmd, two fake GPUs) and
-are skipped, with the reason, when this is not root on an apt machine or the cluster does not come up. Every
-snakemake call is under a timeout (SIGINT first: the slurm plugin then cancels its jobs; SIGTERM does not stop it).
+are skipped, with the reason, when this is not root on an apt machine; where it is, a cluster that does not come
+up fails them. Every snakemake call is under a timeout (SIGINT first: the slurm plugin then cancels its jobs;
+SIGTERM does not stop it).
 """
 
 import importlib.util
@@ -239,17 +240,19 @@ def cluster():
     if reason:
         pytest.skip(reason)
     if "error" in _CLUSTER_STATE:
-        pytest.skip(_CLUSTER_STATE["error"])
+        pytest.fail(_CLUSTER_STATE["error"])
     if "up_s" not in _CLUSTER_STATE:
+        # where the machine allows it (root, apt), a cluster that does not come up is a failure, not a skip
         start = time.monotonic()
         try:
             result = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True, timeout=900)
-        except subprocess.TimeoutExpired:
-            _CLUSTER_STATE["error"] = "slurm/local/cluster.sh up did not finish in 900 s"
-            pytest.skip(_CLUSTER_STATE["error"])
+        except subprocess.TimeoutExpired as timeout:
+            said = timeout.stderr.decode(errors="replace") if isinstance(timeout.stderr, bytes) else timeout.stderr
+            _CLUSTER_STATE["error"] = f"slurm/local/cluster.sh up did not finish in 900 s: {(said or '')[-1500:]}"
+            pytest.fail(_CLUSTER_STATE["error"])
         if result.returncode != 0:
             _CLUSTER_STATE["error"] = f"the local SLURM cluster did not start: {result.stderr.strip()[-1500:]}"
-            pytest.skip(_CLUSTER_STATE["error"])
+            pytest.fail(_CLUSTER_STATE["error"])
         _CLUSTER_STATE["up_s"] = time.monotonic() - start
         print(f"\ncluster up: {_CLUSTER_STATE['up_s']:.1f} s ({result.stderr.strip().splitlines()[-1]})")
     return _CLUSTER_STATE

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import browser
+import lhama.workflow as lw
 from lhama.dump import Page, SiteInfo, write_xml
 from lhama.report import read_tsv
 
@@ -55,6 +56,33 @@ def test_bad_config_key_is_named(workdir, override, expected):
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr
     assert not (workdir / "results").exists()
+
+
+def test_nested_command_line_values_take_the_schema_types(workdir):
+    """Snakemake reads the inside of `--config generation={max_new_tokens: 8}` as strings; the workflow types them."""
+    result = snakemake(workdir, "-n", "--config", *QUICK)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = snakemake(workdir, "-n", "--config", "generation={'max_new_tokens': 'eight'}")
+    assert result.returncode != 0
+    assert "--config: config key 'generation.max_new_tokens': 'eight' is not of type 'integer'" in result.stdout + result.stderr
+
+
+def test_type_command_line_values_only_where_no_string_is_expected():
+    schema = {"type": "object", "properties": {
+        "generation": {"type": "object", "properties": {"max_new_tokens": {"type": "integer"},
+                                                        "do_sample": {"type": "boolean"}}},
+        "dump": {"type": "string"},
+        "questions": {"type": "array", "items": {"type": "string"}},
+        "train": {"type": "object", "properties": {"args": {"type": "object"}}}}}
+    overrides = {"generation": {"max_new_tokens": "8", "do_sample": "true"}, "dump": "2024",
+                 "questions": ["1.jsonl"], "train": {"args": {"max_steps": "4", "optim": "adafactor"}}}
+    config = {"generation": {"max_new_tokens": "8", "do_sample": "true", "top_p": 0.9}, "dump": "2024",
+              "questions": ["1.jsonl"], "train": {"args": {"max_steps": "4", "optim": "adafactor", "seed": "7"}}}
+    retyped = lw.type_command_line_values(config, overrides, schema)
+    assert config == {"generation": {"max_new_tokens": 8, "do_sample": True, "top_p": 0.9}, "dump": "2024",
+                      "questions": ["1.jsonl"], "train": {"args": {"max_steps": 4, "optim": "adafactor",
+                                                                   "seed": "7"}}}
+    assert retyped == ["generation.max_new_tokens", "generation.do_sample", "train.args.max_steps"]
 
 
 def test_missing_dump_is_named(workdir):

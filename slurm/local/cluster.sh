@@ -33,6 +33,15 @@ need_root() {
     [[ $(id -u) -eq 0 ]] || die "run as root (it installs packages and starts daemons)"
 }
 
+daemon() {  # daemon NAME COMMAND...: start a self-daemonizing COMMAND from /, its start-up output in the log dir.
+    # Not on our stdout/stderr: a daemon that keeps them open makes a caller reading them (a test's subprocess.run)
+    # wait forever for EOF.
+    local name=$1
+    shift
+    (cd / && "$@" </dev/null >>"$STATE/log/$name.start.log" 2>&1) ||
+        die "$name did not start: $(tail -3 "$STATE/log/$name.start.log" 2>/dev/null | tr '\n' ' ')(see $STATE/log/)"
+}
+
 pid_alive() {  # pid_alive FILE: the process named in FILE runs
     [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null
 }
@@ -96,11 +105,13 @@ write_configs() {  # prints "changed" when any config changed
     chmod 775 "$STATE/run" "$STATE/log"
     local i
     for ((i = 0; i < GPUS; i++)); do [[ -c $STATE/dev/fakegpu$i ]] || mknod -m 666 "$STATE/dev/fakegpu$i" c 1 3; done
-    {
-        install_conf "$HERE/slurm.conf.in" "$ETC/slurm.conf" 644 root
-        install_conf "$HERE/gres.conf.in" "$ETC/gres.conf" 644 root
-        install_conf "$HERE/slurmdbd.conf.in" "$ETC/slurmdbd.conf" 600 slurm
-    } | grep -q changed && echo changed
+    # each in turn, not piped into `grep -q`: grep leaving at the first "changed" killed the writer by SIGPIPE
+    # before the later files were written (a fresh machine then had no slurmdbd.conf)
+    local changed=""
+    changed+="$(install_conf "$HERE/slurm.conf.in" "$ETC/slurm.conf" 644 root)"
+    changed+="$(install_conf "$HERE/gres.conf.in" "$ETC/gres.conf" 644 root)"
+    changed+="$(install_conf "$HERE/slurmdbd.conf.in" "$ETC/slurmdbd.conf" 600 slurm)"
+    [[ -z $changed ]] || echo changed
     return 0
 }
 
@@ -114,7 +125,7 @@ start_munge() {
     chown munge:munge /run/munge /var/log/munge /var/lib/munge
     chmod 755 /run/munge
     [[ -s /etc/munge/munge.key ]] || { mungekey --create --keyfile /etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; chmod 400 /etc/munge/munge.key; }
-    runuser -u munge -- /usr/sbin/munged --force
+    daemon munged runuser -u munge -- /usr/sbin/munged --force
     wait_for 10 munged bash -c 'munge -n | unmunge'
 }
 
@@ -128,10 +139,11 @@ start_mariadb() {
             mariadb-install-db --user=mysql --datadir="$STATE/mysql" --auth-root-authentication-method=socket \
                 --skip-test-db >"$STATE/log/mariadb-install.log" 2>&1 || die "mariadb-install-db failed: $STATE/log/mariadb-install.log"
         fi
-        # chdir: mariadbd must not inherit a cwd it cannot read
-        (cd / && setsid mariadbd --user=mysql --datadir="$STATE/mysql" --bind-address=127.0.0.1 --port="$DB_PORT" \
+        # chdir: mariadbd must not inherit a cwd it cannot read. The redirection covers the background subshell
+        # too: one left holding our stdout made a caller that reads it (subprocess.run in the tests) wait forever.
+        (cd / && exec setsid mariadbd --user=mysql --datadir="$STATE/mysql" --bind-address=127.0.0.1 --port="$DB_PORT" \
             --socket="$STATE/mysql-run/mysqld.sock" --pid-file="$STATE/mysql-run/mariadb.pid" --log-error="$STATE/mysql-run/mariadb.log" \
-            --skip-log-bin --innodb-buffer-pool-size=64M --innodb_lock_wait_timeout=900 </dev/null >/dev/null 2>&1 &)
+            --skip-log-bin --innodb-buffer-pool-size=64M --innodb_lock_wait_timeout=900) </dev/null >/dev/null 2>&1 &
         wait_for 60 "MariaDB" mysql_cli -e "select 1" || die "MariaDB did not start: $STATE/mysql-run/mariadb.log"
     fi
     mysql_cli -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
@@ -142,7 +154,7 @@ start_mariadb() {
 
 start_slurmdbd() {
     pid_alive "$STATE/run/slurmdbd.pid" && return 0
-    (cd / && slurmdbd)
+    daemon slurmdbd slurmdbd
     wait_for 60 "slurmdbd" sacctmgr -n list cluster || die "slurmdbd did not answer: $STATE/log/slurmdbd.log"
 }
 
@@ -161,13 +173,13 @@ register_accounts() {
 
 start_slurmctld() {
     pid_alive "$STATE/run/slurmctld.pid" && return 0
-    (cd / && slurmctld)
+    daemon slurmctld slurmctld
     wait_for 30 "slurmctld" scontrol ping || die "slurmctld did not start: $STATE/log/slurmctld.log"
 }
 
 start_slurmd() {
     pid_alive "$STATE/run/slurmd.pid" && return 0
-    (cd / && slurmd)
+    daemon slurmd slurmd
 }
 
 node_state() { sinfo -h -n "$HOST" -o %T 2>/dev/null | head -1; }

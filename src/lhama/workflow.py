@@ -50,6 +50,55 @@ def check_config(config: dict, schema_path: str | Path, source: str = "config") 
     raise ConfigError(key, error.message, source=source)
 
 
+def command_line_config(workflow) -> dict:
+    """What `snakemake --config key=value ...` set, as Snakemake parsed it."""
+    return dict(getattr(getattr(workflow, "config_settings", None), "overwrite_config", None) or {})
+
+
+def _takes_string(schema: Mapping) -> bool:
+    kinds = schema.get("type")
+    if kinds is None:
+        return "enum" in schema and any(isinstance(choice, str) for choice in schema["enum"])
+    return "string" in ([kinds] if isinstance(kinds, str) else kinds)
+
+
+def _subschema(schema: Mapping, key: str) -> Mapping:
+    if key in schema.get("properties", {}):
+        return schema["properties"][key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, Mapping) else {}
+
+
+def type_command_line_values(config: dict, overrides: Mapping, schema: Mapping, path: str = "") -> list[str]:
+    """Snakemake reads the inside of `--config generation="{max_new_tokens: 8}"` with YAML's BaseLoader, so 8
+    arrives as '8'. Re-read such strings as YAML wherever the schema does not take a string there (and in
+    free-form sections such as `train.args`), in place. Returns the keys that were retyped."""
+    retyped: list[str] = []
+    for key, override in overrides.items():
+        name = f"{path}.{key}" if path else str(key)
+        sub = _subschema(schema, key)
+        value = config.get(key)
+        if isinstance(override, Mapping) and isinstance(value, dict):
+            retyped += type_command_line_values(value, override, sub, name)
+        elif isinstance(value, list) and isinstance(override, list) and not _takes_string(sub.get("items", {})):
+            for index, item in enumerate(value):
+                if isinstance(item, str) and not isinstance(parsed := _yaml_scalar(item), str):
+                    value[index] = parsed
+                    retyped.append(f"{name}[{index}]")
+        elif isinstance(value, str) and value == override and not _takes_string(sub):
+            if not isinstance(parsed := _yaml_scalar(value), str):
+                config[key] = parsed
+                retyped.append(name)
+    return retyped
+
+
+def _yaml_scalar(text: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def is_url(value: str) -> bool:
     return urlparse(str(value)).scheme in ("http", "https", "ftp")
 
@@ -132,9 +181,21 @@ class step:
 
 
 def config_source(workflow) -> str:
-    """The config files in force (for error messages), e.g. `config/config.yaml`."""
-    files = [str(path) for path in getattr(workflow, "configfiles", []) or []]
-    return ", ".join(files) or "config"
+    """The config files in force (for error messages), e.g. `config/config.yaml, --config`."""
+    sources = [str(path) for path in getattr(workflow, "configfiles", []) or []]
+    if command_line_config(workflow):
+        sources.append("--config")
+    return ", ".join(sources) or "config"
+
+
+def prepare_workflow_config(config: dict, workflow, schema_path: str | Path) -> None:
+    """What common.smk does first: type the `--config` values, then stop on the first schema violation with
+    one line naming the key."""
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    retyped = type_command_line_values(config, command_line_config(workflow), schema)
+    if retyped:
+        logging.getLogger("lhama").debug("--config values read as YAML: %s", ", ".join(retyped))
+    check_config(config, schema_path, source=config_source(workflow))
 
 
 # ---------------------------------------------------------------------------------------------------------------

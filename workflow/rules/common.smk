@@ -1,8 +1,9 @@
 import lhama.workflow as lw
 from snakemake.utils import validate
 
-# One clear line naming a bad key, then Snakemake's own validation (which also fills defaults).
-lw.check_config(config, workflow.basedir + "/config/config.schema.yaml", source=lw.config_source(workflow))
+# `--config` values typed as the schema expects and one clear line naming a bad key, then Snakemake's own
+# validation (which also fills defaults).
+lw.prepare_workflow_config(config, workflow, workflow.basedir + "/config/config.schema.yaml")
 validate(config, schema="../../config/config.schema.yaml")
 
 DUMP = lw.local_dump_path(config["dump"], config["download"]["dir"])
