@@ -234,7 +234,7 @@ _CLUSTER_STATE: dict = {}
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(measured):
     """slurm/local/cluster.sh up (cold: installs and initialises; warm: a no-op); skips when it cannot start."""
     reason = _skip_reason()
     if reason:
@@ -254,7 +254,7 @@ def cluster():
             _CLUSTER_STATE["error"] = f"the local SLURM cluster did not start: {result.stderr.strip()[-1500:]}"
             pytest.fail(_CLUSTER_STATE["error"])
         _CLUSTER_STATE["up_s"] = time.monotonic() - start
-        print(f"\ncluster up: {_CLUSTER_STATE['up_s']:.1f} s ({result.stderr.strip().splitlines()[-1]})")
+        measured(f"local SLURM cluster up: {_CLUSTER_STATE['up_s']:.1f} s ({result.stderr.strip().splitlines()[-1]})")
     return _CLUSTER_STATE
 
 
@@ -298,7 +298,7 @@ def _lean_overrides(workdir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def slurm_demo(cluster, tmp_path_factory):
+def slurm_demo(cluster, tmp_path_factory, measured):
     """The demo DAG once through the test profile (every non-local rule a SLURM job, embed on a fake GPU) and once
     locally, with the same config; both timed."""
     base = tmp_path_factory.mktemp("slurm-demo")
@@ -313,20 +313,20 @@ def slurm_demo(cluster, tmp_path_factory):
         result = _snakemake(work, *args, timeout=1800)
         runs[name] = {"workdir": work, "result": result, "seconds": time.monotonic() - start}
         assert result.returncode == 0, f"{name} run failed:\n{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
-    print(f"\ndemo DAG: local run {runs['local']['seconds']:.0f} s, SLURM run {runs['slurm']['seconds']:.0f} s")
+    measured(f"lean demo DAG: local run {runs['local']['seconds']:.0f} s, "
+             f"through --profile slurm/test {runs['slurm']['seconds']:.0f} s")
     return runs
 
 
 @pytest.mark.slow
-def test_cluster_up_is_idempotent(cluster):
+def test_cluster_up_is_idempotent(cluster, measured):
     start = time.monotonic()
     result = subprocess.run([str(CLUSTER_SH), "up"], capture_output=True, text=True, timeout=120)
     warm = time.monotonic() - start
     assert result.returncode == 0 and "already up" in result.stderr, result.stderr
-    assert warm < 10, warm
     status = subprocess.run([str(CLUSTER_SH), "status"], capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and "cluster: up" in status.stdout
-    print(f"\ncluster up: first call {cluster['up_s']:.1f} s, warm {warm:.1f} s")
+    measured(f"local SLURM cluster up again (already up): {warm:.1f} s")
 
 
 @pytest.mark.slow
@@ -370,7 +370,7 @@ def test_second_run_has_nothing_to_do(slurm_demo):
 
 
 @pytest.mark.slow
-def test_failing_job_names_its_slurm_log(slurm_demo, tmp_path):
+def test_failing_job_names_its_slurm_log(slurm_demo, tmp_path, measured):
     """A broken question file: check_questions fails on the cluster; snakemake names the job's SLURM log and exits
     non-zero (after the profile's one retry), without hanging."""
     work = tmp_path / "fail"
@@ -388,7 +388,7 @@ def test_failing_job_names_its_slurm_log(slurm_demo, tmp_path):
     failed = [row for row in sacct_rows(work) if "." not in row["JobID"] and "check_questions" in row["Comment"]]
     assert len(failed) == 2 and all(row["State"] == "FAILED" for row in failed), failed  # the retry failed too
     assert not (work / "results/questions/vazio.json").exists()
-    print(f"\nfailing job reported in {time.monotonic() - start:.0f} s")
+    measured(f"failing SLURM job reported in {time.monotonic() - start:.0f} s")
 
 
 # ----------------------------------------------------------------------- training on SLURM (contract of rule train)

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,10 +127,12 @@ def test_bad_question_file_fails_cleanly(workdir):
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(workdir):
+def test_demo_end_to_end(workdir, measured):
     """The README's demo: the embedded sample dump and the paper's questions, ending with the report."""
+    start = time.monotonic()
     result = snakemake(workdir, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
+    measured(f"demo DAG end to end (snakemake --cores 2): {time.monotonic() - start:.0f} s")
     report = (workdir / "results/report.html").read_text(encoding="utf-8")
     assert "ptwiki-sample-pages-articles-multistream.xml.bz2" in report
     paper = json.loads((workdir / "results/questions/paper.json").read_text())
