@@ -181,6 +181,12 @@ def _env() -> dict:
     return dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", SBATCH_ACCOUNT=ACCOUNT)
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default. A test run started in the background of a
+    non-interactive shell (as CI may be) inherits SIGINT ignored, and snakemake would never see our Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _snakemake(workdir: Path, *args: str, timeout: int = 900, background: bool = False):
     """snakemake in `workdir`; on timeout SIGINT (the plugin cancels its jobs), then SIGKILL, then fail.
     Output goes to files (a pipe nobody reads would block a background run)."""
@@ -188,7 +194,8 @@ def _snakemake(workdir: Path, *args: str, timeout: int = 900, background: bool =
     stamp = f"{time.time_ns()}"
     out = open(workdir.parent / f"{workdir.name}.{stamp}.out", "w+", encoding="utf-8")
     err = open(workdir.parent / f"{workdir.name}.{stamp}.err", "w+", encoding="utf-8")
-    process = subprocess.Popen(command, cwd=workdir, env=_env(), stdout=out, stderr=err, text=True)
+    process = subprocess.Popen(command, cwd=workdir, env=_env(), stdout=out, stderr=err, text=True,
+                               preexec_fn=_interruptible)
     process.files = (out, err)
     if background:
         return process
@@ -473,7 +480,7 @@ def test_cancelled_training_resumes_from_checkpoint(cluster, tmp_path):
     # a user stops it with Ctrl-C (the plugin then cancels what is left) and runs the workflow again
     process.send_signal(signal.SIGINT)
     process.wait(timeout=180)
-    result = _snakemake(work, _train_target(), *profile, timeout=900)
+    result = _snakemake(work, _train_target(), *profile, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     assert any(row["State"].startswith("CANCELLED") for row in _train_jobs(work))
     _assert_resumed(work, 30)
