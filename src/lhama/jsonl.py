@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from lhama.errors import InputFileError
+
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
@@ -76,11 +78,9 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def numbered_records(path: str | Path, error: type = None) -> Iterator[tuple[int, object]]:
+def numbered_records(path: str | Path, error: type[Exception] | None = None) -> Iterator[tuple[int, object]]:
     """(line number, parsed value) for each non-blank line of a JSONL file; a line that is not JSON raises `error`
-    (an `InputFileError` subclass by default) naming the file and line."""
-    from lhama.errors import InputFileError
-
+    (`InputFileError` by default, or a subclass) naming the file and line."""
     error = error or InputFileError
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):

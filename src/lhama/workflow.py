@@ -34,9 +34,12 @@ def log_to_file(path: str | Path) -> None:
     logging.captureWarnings(True)
 
 
-def check_config(config: dict, schema_path: str | Path, source: str = "config") -> None:
+def read_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def check_config(config: dict, schema: Mapping, source: str = "config") -> None:
     """One clear line for the first schema violation, naming the key (before Snakemake's own validation)."""
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
@@ -191,11 +194,11 @@ def config_source(workflow) -> str:
 def prepare_workflow_config(config: dict, workflow, schema_path: str | Path) -> None:
     """What common.smk does first: type the `--config` values, then stop on the first schema violation with
     one line naming the key."""
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = read_schema(schema_path)
     retyped = type_command_line_values(config, command_line_config(workflow), schema)
     if retyped:
         logging.getLogger("lhama").debug("--config values read as YAML: %s", ", ".join(retyped))
-    check_config(config, schema_path, source=config_source(workflow))
+    check_config(config, schema, source=config_source(workflow))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ def load_config(files: list[str] | None = None, root: str | Path = ".") -> dict:
         except yaml.YAMLError as error:
             raise ConfigError("--config", f"{name}: not valid YAML ({error})") from None
         config = deep_merge(config, loaded)
-    check_config(config, root / SCHEMA, source=", ".join([DEFAULT_CONFIG, *(files or [])]))
+    check_config(config, read_schema(root / SCHEMA), source=", ".join([DEFAULT_CONFIG, *(files or [])]))
     validate(config, str(root / SCHEMA))
     return config
 
