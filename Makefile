@@ -13,11 +13,19 @@ export DS_BUILD_OPS := 0
 
 .PHONY: setup system-packages demo test bench sample clean
 
+# uv resolves and installs the lock in parallel (18 s here against pip's 4.5 min); it reads no pip.conf, so the
+# local wheel folders pip is configured with (the CPU torch wheel) are passed on as --find-links. Bytecode is
+# compiled at install time, as pip does, so that no later import pays for it.
+UV_VERSION ?= 0.13.9
+FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+UV := $(BIN)/uv pip install --python $(BIN)/python --quiet
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
-	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
-	$(BIN)/pip install --quiet --no-deps --editable .
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV) --compile-bytecode --index-strategy unsafe-best-match $(addprefix --find-links ,$(FIND_LINKS)) \
+		-r requirements.txt -c constraints.txt
+	$(UV) --no-deps -r requirements-nodeps.txt
+	$(UV) --no-deps --editable .
 	touch $@
 
 setup: $(VENV)/.installed
@@ -45,7 +53,7 @@ demo: setup
 	@echo "report: $(CURDIR)/results/report.html"
 
 test: setup system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_extract.py

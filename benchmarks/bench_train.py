@@ -143,7 +143,7 @@ def main() -> None:
         "throughput_ratio_lhama_vs_study": ratio, "target_ratio": 1.5,
         "qlora_vs_lora_peak_rss_ratio": runs["qlora"]["peak_rss_mb"] / runs["lhama"]["peak_rss_mb"],
     }
-    from lhama.jsonl import write_json
+    from lhama.files import write_json
 
     write_json(args.out, report)
     print(f"{'run':<8}{'steps':>6}{'real tokens':>13}{'positions':>11}{'train s':>9}{'real tok/s':>12}"

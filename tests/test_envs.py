@@ -1,17 +1,27 @@
-"""The per-rule conda environments (envs/*.yaml, for `--sdm conda` on a cluster) against the code and the pins.
+"""The per-rule conda environments (envs/*.yaml, for `--sdm conda` on a cluster), tested by running them.
 
-- each env parses and every rule's `conda:` names an existing env;
-- each env provides the third-party imports of the code its rules run: the rule's script, the lhama modules the
-  script imports (with their function-level imports) and, below those, the lhama modules' module-level imports;
-  a package counts as provided when the env lists it or when a listed package depends on it (the dependency
-  metadata of this virtualenv);
-- every version an env pins equals the pin in requirements.txt / constraints.txt (conda names mapped to pip names).
+For each env, a virtual environment of exactly what `conda env create -f envs/X.yaml` would install is built from
+this machine's packages: the env's packages, everything they depend on, and lhama's own dependencies (the env
+installs lhama with `pip install --editable ..`), linked into a fresh venv's site-packages, nothing else. In it:
+
+- every module a rule of that env imports is imported for real: the rule's script's imports, and, across lhama,
+  every import (module-level or inside a function) of the lhama modules reachable from the script; a short,
+  checked list names the imports of functions an env's rules never call;
+- the training launcher's command line (torchrun, accelerate) starts the training entry point with `--help`.
+
+Also: each env parses, every rule names one, and every version an env pins equals the pin of requirements.txt /
+constraints.txt.
 """
+
+from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
+import json
 import re
+import subprocess
 import sys
+import venv
 from functools import cache
 from pathlib import Path
 
@@ -30,13 +40,18 @@ CONDA_TO_PIP = {"matplotlib-base": "matplotlib", "pytorch": "torch", "faiss-gpu"
 # not packages of the env: the interpreter and installer, and snakemake, whose script preamble puts its own path
 # on sys.path
 NOT_PACKAGES = {"python", "pip", "snakemake"}
-# imports made lazily inside lhama functions that the env's rules never call (maintained by hand, checked to still
-# be imported somewhere so stale entries show up)
-UNUSED_LAZY = {
-    # check_questions uses lhama.evaluate.question_coverage only: the scorers belong to the evaluate rule (eval env);
-    # report reads lhama.models.read_model_info only: loading models belongs to the train/eval envs
-    "data": {"py3langid", "rouge_score", "sacrebleu", "scipy", "numpy", "torch", "transformers", "huggingface_hub"},
+# imports made inside lhama functions that an env's rules never call, by env: (lhama module, imported module).
+# Checked to still be imported there, so a stale entry shows up.
+UNCALLED = {
+    # report reads lhama_model.json (lhama.models.read_model_info): no rule of the data env loads a model
+    "data": {("lhama.models", "torch"), ("lhama.models", "transformers"), ("lhama.models", "huggingface_hub")},
+    "eval": set(),
+    # a hub embedder's cache is found through lhama.models.cached_hub_model: no retrieval rule loads a model
+    "rag": {("lhama.models", "torch"), ("lhama.models", "transformers")},
+    "train": set(),
 }
+# imports a function makes only when the package is there (it handles the ImportError): every env may lack them
+OPTIONAL = {("lhama.provenance", "torch")}
 
 
 def _pip_pins(*files: str) -> dict[str, str]:
@@ -53,7 +68,7 @@ def _pip_pins(*files: str) -> dict[str, str]:
 PINS = {**_pip_pins("constraints.txt"), **_pip_pins("requirements.txt")}
 
 
-def _env_packages(path: Path) -> dict[str, str | None]:
+def env_packages(path: Path) -> dict[str, str | None]:
     """{pip name: pinned version or None} of an env file (conda and pip sections)."""
     spec = yaml.safe_load(path.read_text())
     packages: dict[str, str | None] = {}
@@ -88,7 +103,7 @@ def _requires(distribution: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _closure(packages) -> set[str]:
+def closure(packages) -> set[str]:
     seen, todo = set(), list(packages)
     while todo:
         name = todo.pop()
@@ -98,27 +113,50 @@ def _closure(packages) -> set[str]:
     return seen
 
 
-@cache
-def _import_to_distribution() -> dict[str, str]:
-    return {module: canonicalize_name(dists[0]) for module, dists in metadata.packages_distributions().items()}
+def _installed() -> dict[str, metadata.Distribution]:
+    return {canonicalize_name(dist.metadata["Name"]): dist for dist in metadata.distributions()}
 
 
-def _imports(path: Path, lazy: bool) -> set[str]:
+def build_env_venv(env: Path, folder: Path) -> Path:
+    """A venv whose site-packages holds only `env`'s packages (and their dependencies, and lhama's), linked from
+    this one; returns its python."""
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(folder)
+    python = folder / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    installed = _installed()
+    wanted = closure(set(env_packages(env)) | _requires("lhama")) - {"lhama"}
+    for name in sorted(wanted & set(installed)):
+        dist = installed[name]
+        base = Path(dist.locate_file(""))
+        tops = {Path(str(file)).parts[0] for file in dist.files or [] if not str(file).startswith("..")}
+        for top in tops:
+            source, target = base / top, site / top
+            if source.exists() and not target.exists() and top != "__pycache__":
+                target.symlink_to(source)
+    (site / "lhama-src.pth").write_text(str(ROOT / "src") + "\n")
+    return python
+
+
+def _imports(path: Path) -> dict[str, bool]:
+    """Modules `path` imports -> whether some import of it is inside a function."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
+    found: dict[str, bool] = {}
 
-    def visit(node):
+    def visit(node, in_function: bool):
         for child in ast.iter_child_nodes(node):
-            if not lazy and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                continue
+            inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            names = []
             if isinstance(child, ast.Import):
-                names.update(alias.name for alias in child.names)
+                names = [alias.name for alias in child.names]
             elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
-                names.add(child.module)
-            visit(child)
+                names = [child.module] + [f"{child.module}.{alias.name}" for alias in child.names]
+            for name in names:
+                found[name] = found.get(name, False) or inner
+            visit(child, inner)
 
-    visit(tree)
-    return names
+    visit(tree, False)
+    return found
 
 
 def _lhama_file(module: str) -> Path | None:
@@ -129,22 +167,27 @@ def _lhama_file(module: str) -> Path | None:
     return None
 
 
-def third_party_imports(script: Path) -> set[str]:
-    """Top-level third-party modules the script needs (see the module docstring for the depth rule)."""
-    third, seen = set(), set()
-    todo = [(name, 0) for name in _imports(script, lazy=True)]
+def rule_imports(script: Path, env: str) -> set[str]:
+    """Every module the rule's job may import: the script's imports and, through lhama, all imports of the lhama
+    modules reached (less the UNCALLED ones of this env)."""
+    wanted, seen = set(), set()
+    todo = list(_imports(script))
     while todo:
-        module, depth = todo.pop()
-        if module.split(".")[0] == "lhama":
-            if module in seen:
-                continue
-            seen.add(module)
-            path = _lhama_file(module)
-            if path:
-                todo.extend((name, depth + 1) for name in _imports(path, lazy=depth == 0))
-        elif module.split(".")[0] not in sys.stdlib_module_names:
-            third.add(module.split(".")[0])
-    return third
+        module = todo.pop()
+        if module.split(".")[0] != "lhama":
+            wanted.add(module)
+            continue
+        path = _lhama_file(module)
+        if path is None:  # `from lhama.x import name` also lists `lhama.x.name`: a name, not a module
+            continue
+        if module in seen:
+            continue
+        seen.add(module)
+        wanted.add(module)
+        skipped = [name for owner, name in UNCALLED[env] | OPTIONAL if owner == module]
+        todo.extend(name for name in _imports(path)
+                    if not any(name == skip or name.startswith(f"{skip}.") for skip in skipped))
+    return {name for name in wanted if name.split(".")[0] not in sys.stdlib_module_names}
 
 
 def rules_with_envs() -> list[tuple[str, str | None, Path | None, Path]]:
@@ -163,6 +206,43 @@ def rules_with_envs() -> list[tuple[str, str | None, Path | None, Path]]:
 
 
 RULE_ENVS = rules_with_envs()
+IMPORT_CHECK = """
+import importlib, importlib.util, json, sys
+results = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        results[name] = None
+    except ModuleNotFoundError as error:
+        parent = name.rpartition(".")[0]
+        # `from pkg import name`: a name, not a module, when pkg itself imports
+        if error.name == name and parent and importlib.util.find_spec(parent) is not None:
+            results[name] = None
+        else:
+            results[name] = f"{type(error).__name__}: {error}"
+    except Exception as error:
+        results[name] = f"{type(error).__name__}: {error}"
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def env_pythons(tmp_path_factory) -> dict[str, Path]:
+    return {env.stem: build_env_venv(env, tmp_path_factory.mktemp(f"env-{env.stem}")) for env in ENVS}
+
+
+@pytest.fixture(scope="module")
+def import_results(env_pythons) -> dict[str, dict[str, str | None]]:
+    """Per env: every module its rules import, imported in its own venv -> None or the error."""
+    results = {}
+    for env, python in env_pythons.items():
+        modules = sorted(set().union(*(rule_imports(script, env) for _, conda, script, _ in RULE_ENVS
+                                       if script and conda and Path(conda).stem == env)))
+        run = subprocess.run([str(python), "-c", IMPORT_CHECK, *modules], capture_output=True, text=True,
+                             timeout=600, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        results[env] = json.loads(run.stdout.strip().splitlines()[-1])
+    return results
 
 
 @pytest.mark.parametrize("path", ENVS, ids=[path.stem for path in ENVS])
@@ -170,11 +250,7 @@ def test_env_parses(path):
     spec = yaml.safe_load(path.read_text())
     assert spec["channels"][0] == "conda-forge" and "defaults" not in spec["channels"]
     assert any(str(entry).startswith("python=3.11") for entry in spec["dependencies"])
-    assert _env_packages(path)
-
-
-def test_expected_envs_exist():
-    assert {path.stem for path in ENVS} >= {"data", "rag", "train", "eval"}
+    assert env_packages(path)
 
 
 @pytest.mark.parametrize(("rule", "conda", "script", "smk"), RULE_ENVS, ids=[entry[0] for entry in RULE_ENVS])
@@ -184,34 +260,53 @@ def test_rule_env_exists(rule, conda, script, smk):
     assert script is None or script.is_file(), f"rule {rule}: script {script} does not exist"
 
 
+def test_the_env_venv_holds_only_the_env(env_pythons):
+    """The check has teeth: the train env's venv cannot import what only the retrieval env has."""
+    run = subprocess.run([str(env_pythons["train"]), "-c", "import langchain_core"], capture_output=True, text=True)
+    assert run.returncode != 0 and "No module named 'langchain_core'" in run.stderr
+    run = subprocess.run([str(env_pythons["rag"]), "-c", "import trl"], capture_output=True, text=True)
+    assert run.returncode != 0
+
+
 @pytest.mark.parametrize(("rule", "conda", "script", "smk"), [entry for entry in RULE_ENVS if entry[1] and entry[2]],
                          ids=[entry[0] for entry in RULE_ENVS if entry[1] and entry[2]])
-def test_env_covers_the_rule_imports(rule, conda, script, smk):
-    env = (smk.parent / conda).resolve()
-    declared = _env_packages(env)
-    provided = _closure(declared)
-    mapping = _import_to_distribution()
-    missing = []
-    for module in sorted(third_party_imports(script) - UNUSED_LAZY.get(env.stem, set())):
-        distribution = mapping.get(module, canonicalize_name(module))
-        if distribution in NOT_PACKAGES:
-            continue
-        if distribution not in provided:
-            missing.append(f"{module} ({distribution})")
-    assert not missing, f"rule {rule} runs {script.name}, which needs {missing}; envs/{env.name} lacks them"
+def test_rule_imports_run_in_its_env(rule, conda, script, smk, import_results):
+    env = Path(conda).stem
+    failed = {module: error for module, error in import_results[env].items()
+              if error and module in rule_imports(script, env)}
+    assert not failed, f"rule {rule} ({script.name}) in envs/{env}.yaml: {failed}"
 
 
-def test_unused_lazy_table_is_current():
-    imported = set().union(*(_imports(path, lazy=True) for path in (ROOT / "src/lhama").rglob("*.py")))
-    tops = {name.split(".")[0] for name in imported}
-    for env, modules in UNUSED_LAZY.items():
-        assert modules <= tops, f"UNUSED_LAZY[{env!r}] names modules lhama no longer imports: {modules - tops}"
+@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
+def test_training_launcher_starts_the_entry_point_in_the_train_env(env_pythons, launcher, tmp_path):
+    """The 70B job's command line (lhama.train.launch) with the train env's interpreter: each process must start."""
+    from lhama.config.loading import parse
+    from lhama.config.sections import TrainConfig
+    from lhama.train.launch import launch_command
+
+    config = parse(TrainConfig, {"launcher": {"type": launcher, "processes_per_node": 2}}, "train")
+    line = launch_command(config, ["--help"], {})
+    python = str(env_pythons["train"])
+    # the console scripts `torchrun` and `accelerate launch` are these modules
+    module, skip = {"torchrun": ("torch.distributed.run", 1), "accelerate": ("accelerate.commands.launch", 2)}[launcher]
+    command = [python, "-m", module, *line[skip:]]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"HF_HUB_OFFLINE": "1", "PATH": f"{Path(python).parent}:/usr/bin:/bin",
+                              "HOME": str(tmp_path), "ACCELERATE_USE_CPU": "1"})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert run.stdout.count("usage: lhama train") == 2  # both processes parsed their arguments
+
+
+def test_uncalled_table_is_current():
+    for env, pairs in {**UNCALLED, "any": OPTIONAL}.items():
+        for module, name in pairs:
+            assert name in _imports(_lhama_file(module)), f"UNCALLED[{env!r}]: {module} no longer imports {name}"
 
 
 @pytest.mark.parametrize("path", ENVS, ids=[path.stem for path in ENVS])
 def test_env_pins_match_requirements(path):
     mismatched, unpinned = [], []
-    for package, version in _env_packages(path).items():
+    for package, version in env_packages(path).items():
         if version is None:
             if package in PINS:
                 unpinned.append(f"{package} (requirements pin {PINS[package]})")

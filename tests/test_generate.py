@@ -2,69 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
 import torch
 
-from lhama.errors import ConfigError
-from lhama.generate import (DecodingConfig, Generation, add_commands, decoding_from_dict, format_prompts, generate,
-                            pad_left, throughput)
+from lhama.cli import main
+from lhama.config.sections import GenerationConfig, PromptConfig
+from lhama.generate import Generation, generate, pad_left, throughput
 from lhama.models import load_model
-
-SENTENCES = [
-    "O Brasil é o maior país da América do Sul.",
-    "A capital do Brasil é Brasília, inaugurada em 1960.",
-    "Pedro Álvares Cabral chegou ao Brasil em 1500.",
-    "A independência do Brasil foi proclamada em 7 de setembro de 1822.",
-    "Dom Pedro II foi o segundo e último imperador do Brasil.",
-    "O rio Amazonas atravessa a floresta amazônica.",
-    "São Paulo é a cidade mais populosa do país.",
-    "A língua oficial do Brasil é o português.",
-    "Qual a capital do Brasil? Quem descobriu o Brasil? Onde fica São Paulo?",
-]
-CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
-          "'<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
-# different token lengths, so batches need padding
-QUESTIONS = [
-    "Qual a capital do Brasil?",
-    "Quem foi Dom Pedro II, o segundo e último imperador do Brasil?",
-    "Rio?",
-    "Onde fica São Paulo, a cidade mais populosa do país?",
-    "Quando o Brasil ficou independente?",
-    "O que é a floresta amazônica?",
-    "Brasília",
-    "Quem chegou ao Brasil em 1500, e onde?",
-]
+from lhama.prompts import render
+from tiny_models import QUESTIONS, build_tiny_model
 
 
-def build_tiny_model(folder, *, chat_template: bool = True, seed: int = 0) -> None:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    raw.train_from_iterator(SENTENCES, trainer)
-    # no pad token on purpose: load_model must fall back to eos
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>")
-    if chat_template:
-        tokenizer.chat_template = CHATML
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         eos_token_id=tokenizer.eos_token_id, bos_token_id=None, pad_token_id=None,
-                         initializer_range=0.2, tie_word_embeddings=False)
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-
+def format_prompts(tokenizer, users, system: str = ""):
+    return render(tokenizer, users, prompt=PromptConfig(instruction=system), chat=True)
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
@@ -79,7 +31,7 @@ def tiny(tiny_dir):
 
 
 def greedy(max_new_tokens=12, batch_size=8):
-    return DecodingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size)
+    return GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size)
 
 
 def test_tokenizer_prepared_for_generation(tiny):
@@ -144,31 +96,6 @@ def test_results_in_input_order(tiny):
     assert [g.prompt_tokens for g in forward] != sorted((g.prompt_tokens for g in forward), reverse=True)
 
 
-def test_chat_template_used_when_present(tiny):
-    _, tokenizer = tiny
-    [text] = format_prompts(tokenizer, ["Qual a capital do Brasil?"])
-    assert text == "<|im_start|>user\nQual a capital do Brasil?<|im_end|>\n<|im_start|>assistant\n"
-    [with_system] = format_prompts(tokenizer, ["Oi"], system="Responda em português.")
-    assert with_system.startswith("<|im_start|>system\nResponda em português.<|im_end|>\n<|im_start|>user\nOi")
-    [plain] = format_prompts(tokenizer, ["Oi"], use_chat_template=False, template="P: {prompt}\nR:")
-    assert plain == "P: Oi\nR:"
-
-
-def test_plain_template_when_absent(tmp_path):
-    build_tiny_model(tmp_path / "plain", chat_template=False)
-    _, tokenizer = load_model(tmp_path / "plain", device="cpu")
-    assert not tokenizer.chat_template
-    assert format_prompts(tokenizer, ["Oi", "Olá"]) == ["Oi", "Olá"]
-    assert format_prompts(tokenizer, ["Oi"], template="### Pergunta:\n{prompt}\n### Resposta:\n") == [
-        "### Pergunta:\nOi\n### Resposta:\n"]
-    assert format_prompts(tokenizer, ["Oi"], system="Seja breve.", template="{system}|{prompt}") == ["Seja breve.|Oi"]
-    assert format_prompts(tokenizer, ["Oi"], system="Seja breve.") == ["Seja breve.\n\nOi"]
-    with pytest.raises(ConfigError, match="chat_template"):
-        format_prompts(tokenizer, ["Oi"], use_chat_template=True)
-    with pytest.raises(ConfigError, match="template"):
-        format_prompts(tokenizer, ["Oi"], template="{question}")
-
-
 def test_max_new_tokens_respected(tiny, monkeypatch):
     model, tokenizer = tiny
     prompts = format_prompts(tokenizer, QUESTIONS)
@@ -194,7 +121,7 @@ def test_seeded_sampling_reproducible(tiny):
     prompts = format_prompts(tokenizer, QUESTIONS[:4])
 
     def sample(seed):
-        decoding = DecodingConfig(max_new_tokens=10, do_sample=True, temperature=1.5, batch_size=2, seed=seed)
+        decoding = GenerationConfig(max_new_tokens=10, do_sample=True, temperature=1.5, batch_size=2, seed=seed)
         return [g.text for g in generate(model, tokenizer, prompts, decoding, progress=False)]
 
     torch.manual_seed(123)
@@ -213,27 +140,9 @@ def test_throughput_counts_each_batch_once():
     assert throughput(generations) == pytest.approx(40 / 6)
 
 
-def test_decoding_from_dict():
-    assert decoding_from_dict(None) == DecodingConfig()
-    assert decoding_from_dict({"max_new_tokens": 5, "do_sample": True, "temperature": 0.7}).temperature == 0.7
-    with pytest.raises(ConfigError, match="'max_tokens'"):
-        decoding_from_dict({"max_tokens": 5})
-    with pytest.raises(ConfigError, match="'batch_size'"):
-        decoding_from_dict({"batch_size": 0})
-    with pytest.raises(ConfigError, match="'temperature'"):
-        decoding_from_dict({"temperature": "hot"})
-    with pytest.raises(ConfigError, match="'top_p'"):
-        decoding_from_dict({"top_p": 1.5})
-    with pytest.raises(ConfigError, match="config.yaml"):
-        decoding_from_dict({"seed": "x"}, source="config.yaml")
-
-
 def test_generate_command(tiny_dir, capsys):
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["generate", str(tiny_dir), "--prompt", "Qual a capital do Brasil?", "--prompt", "Rio?",
-                              "--max-new-tokens", "4", "--batch-size", "2", "--json", "--no-progress"])
-    args.run(args)
+    assert main(["generate", str(tiny_dir), "--prompt", "Qual a capital do Brasil?", "--prompt", "Rio?",
+                 "--max-new-tokens", "4", "--batch-size", "2", "--json", "--no-progress"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["prompt"] for line in lines] == ["Qual a capital do Brasil?", "Rio?"]
     assert all(1 <= line["new_tokens"] <= 4 and line["prompt_tokens"] > 5 for line in lines)

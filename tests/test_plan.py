@@ -6,13 +6,13 @@ as GiB (an "80 GB" A100 has 80 GiB).
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
 from lhama.errors import ConfigError
-from lhama.plan import PlanInput, add_commands, estimate, plan_table
+from lhama.cli import main
+from lhama.plan import PlanInput, estimate, plan_table
 
 GB = 1e9 / 2**30  # one decimal GB in GiB
 TOLERANCE = 0.25
@@ -144,10 +144,7 @@ def test_plan_table_lists_every_row():
 
 
 def _run(argv, capsys):
-    parser = argparse.ArgumentParser(prog="lhama")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    args.run(args)
+    assert main(argv) == 0
     return capsys.readouterr().out
 
 
@@ -161,24 +158,31 @@ def test_cli_text_and_json(capsys):
 
 
 def test_cli_bad_value_is_config_error(capsys):
-    with pytest.raises(ConfigError):
-        _run(["plan", "--params", "7e9", "--method", "full", "--gpus", "0"], capsys)
+    assert main(["plan", "--params", "7e9", "--method", "full", "--gpus", "0"]) == 1
+    assert "config key 'gpus'" in capsys.readouterr().err
 
 
 # --- the workflow's jobs, planned from the config a run would see
 
-from lhama.plan import jobs_table, training_plan  # noqa: E402
-from lhama.workflow import load_config, workflow_plans  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from lhama.config.loading import load_config, parse  # noqa: E402
+from lhama.config.sections import ClusterConfig, TrainConfig  # noqa: E402
+from lhama.plan import jobs_table, training_plan  # noqa: E402
+from lhama.workflow import workflow_plans  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ATENA = str(ROOT / "config" / "atena.yaml")
-GPU_CLUSTER = {"gpu": True, "gpu_mem_gb": 80, "gpus_per_node": 3, "gpu_tflops": 312, "mfu": 0.3, "cpus_per_gpu": 8,
-               "mem_mb_per_gpu": 160000}
+GPU_CLUSTER = ClusterConfig(gpu=True, gpu_mem_gb=80, gpus_per_node=3, gpu_tflops=312, mfu=0.3, cpus_per_gpu=8,
+                            mem_mb_per_gpu=160000)
+
+
+def train(mapping: dict) -> TrainConfig:
+    return parse(TrainConfig, mapping, "train")
 
 
 def test_atena_jobs_fit_and_are_sized_from_the_plan():
-    plans = {job.model: job for job in workflow_plans(load_config([ATENA], root=ROOT), ROOT)}
+    plans = {job.model: job for job in workflow_plans(load_config([ATENA], ROOT), ROOT)}
     assert set(plans) == {"llama2-7b", "llama2-13b", "llama2-70b"}  # the demo model is dropped by `smollm2: null`
     for name in ("llama2-7b", "llama2-13b"):
         job = plans[name]
@@ -195,34 +199,31 @@ def test_atena_jobs_fit_and_are_sized_from_the_plan():
 
 
 def test_a_job_that_cannot_fit_stops_with_the_model_named():
-    train = {"method": "full", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 3},
-             "deepspeed": "config/deepspeed/zero3.json", "args": {"bf16": True, "max_length": 512,
-                                                                  "per_device_train_batch_size": 2}}
+    config = train({"method": "full", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 3},
+                    "deepspeed": "config/deepspeed/zero3.json", "args": {"bf16": True, "max_length": 512,
+                                                                         "per_device_train_batch_size": 2}})
     with pytest.raises(ConfigError) as error:
-        training_plan("llama2-70b", 69e9, train, GPU_CLUSTER, {"mem_mb": 64000, "runtime": 240}, ROOT)
+        training_plan("llama2-70b", 69e9, config, GPU_CLUSTER, {"mem_mb": 64000, "runtime": 240}, ROOT)
     assert error.value.key == "models.llama2-70b.train"
     assert "full of 69B parameters needs about" in str(error.value) and "GiB per GPU on 3 GPU(s)" in str(error.value)
 
 
 def test_more_processes_than_gpus_per_node_is_refused():
-    train = {"method": "lora", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 4}}
+    config = train({"method": "lora", "launcher": {"type": "torchrun", "nodes": 1, "processes_per_node": 4}})
     with pytest.raises(ConfigError) as error:
-        training_plan("m", 7e9, train, GPU_CLUSTER, {}, ROOT)
+        training_plan("m", 7e9, config, GPU_CLUSTER, {}, ROOT)
     assert error.value.key == "models.m.train.launcher.processes_per_node"
 
 
 def test_cpu_jobs_take_resources_from_config():
-    job = training_plan("smollm2", 1.35e8, {"method": "lora", "args": {"max_steps": 60}}, {"gpu": False},
+    job = training_plan("smollm2", 1.35e8, train({"method": "lora", "args": {"max_steps": 60}}), ClusterConfig(),
                         {"mem_mb": 8000, "runtime": 60, "cpus": 2})
     assert (job.gpus, job.mem_mb, job.runtime_min, job.cpus, job.gpu_hours) == (0, 8000, 60, 2, 0.0)
 
 
 def test_plan_command_plans_the_atena_config(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers())
-    args = parser.parse_args(["plan", "--config", "config/atena.yaml", "--json"])
-    args.run(args)
+    assert main(["plan", "--config", "config/atena.yaml", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)
     assert [job["model"] for job in jobs] == ["llama2-7b", "llama2-13b", "llama2-70b"]
     assert jobs[2]["gpus"] == 3 and jobs[2]["estimate"]["fits"]

@@ -1,9 +1,6 @@
-import json
-
-import pytest
-
-from lhama.errors import QuestionFileError
-from lhama.qa import QAOptions, build_examples, load_questions, qa_options_from_config, sentences
+from lhama.config.loading import parse
+from lhama.config.sections import PromptConfig, QAConfig
+from lhama.qa import build_examples, qa_options, sentences
 
 ARTICLE = {
     "id": 7,
@@ -40,58 +37,13 @@ def test_examples_of_each_kind_keep_their_source():
 
 
 def test_config_selects_kinds_and_templates():
-    options = qa_options_from_config({
-        "kinds": ["infobox"],
-        "prompt_template": "Q: {input}\nA: {output}",
-        "infobox_questions": {"nascimento_data": {"question": "Nascimento de {title}?", "answer": "{value}"}},
-    })
-    [example] = list(build_examples([ARTICLE], options))
+    qa = parse(QAConfig, {"kinds": ["infobox"], "infobox_questions": {
+        "nascimento_data": {"question": "Nascimento de {title}?", "answer": "{value}"}}}, "qa")
+    [example] = list(build_examples([ARTICLE], qa_options(qa, PromptConfig(template="Q: {input}\nA: "))))
     assert example["text"] == "Q: Nascimento de Pedro I do Brasil?\nA: 12 de outubro de 1798"
 
 
 def test_non_person_lead_question():
     article = dict(ARTICLE, title="Lei Áurea (1888)", infobox=None)
-    [lead] = [e for e in build_examples([article], QAOptions(kinds=("lead",)))]
+    [lead] = [e for e in build_examples([article], qa_options(QAConfig(kinds=["lead"])))]
     assert lead["input"] == "O que é Lei Áurea?"
-
-
-def write_lines(path, lines):
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def test_load_questions_accepts_any_of_and_all_of(tmp_path):
-    path = write_lines(tmp_path / "q.jsonl", [
-        json.dumps({"id": "a", "question": "Q?", "answers": ["x", "y"], "source": "S"}),
-        "",
-        json.dumps({"id": "b", "question": "Q2?", "answers": [["1930", "1945"]], "reference": "r"}),
-    ])
-    questions = load_questions(path)
-    assert [q.id for q in questions] == ["a", "b"]
-    assert questions[1].answers == [["1930", "1945"]]
-
-
-@pytest.mark.parametrize(
-    ("lines", "message"),
-    [
-        (["{not json"], "line 1: invalid JSON"),
-        ([json.dumps({"id": "a", "answers": ["x"]})], "line 1: 'question' must be a non-empty string"),
-        ([json.dumps({"id": "a", "question": "Q", "answers": "x"})], "line 1: 'answers' must be a list"),
-        ([json.dumps({"id": "a", "question": "Q", "answers": [[]]})], "line 1: 'answers' must be a list"),
-        ([json.dumps({"id": "a", "question": "Q", "answers": []})], "needs 'answers' or a 'reference'"),
-        ([json.dumps({"id": "a", "question": "Q", "answers": ["x"]})] * 2, "line 2: duplicate id 'a'"),
-        ([], "no questions in file"),
-        (["[1, 2]"], "line 1: expected a JSON object"),
-    ],
-)
-def test_bad_question_files_name_file_and_line(tmp_path, lines, message):
-    path = write_lines(tmp_path / "bad.jsonl", lines)
-    with pytest.raises(QuestionFileError) as error:
-        load_questions(path)
-    assert str(path) in str(error.value)
-    assert message in str(error.value).replace(" (", ": ").replace("): ", ": ")
-
-
-def test_missing_question_file(tmp_path):
-    with pytest.raises(QuestionFileError, match="not found"):
-        load_questions(tmp_path / "absent.jsonl")

@@ -1,7 +1,11 @@
+"""lhama.report: the headline, the question-by-question view and the rendered page (escaping included)."""
+
 import csv
 
-from lhama.report import (accounting_summary, answers_by_question, headline, plot_accuracy, read_tsv,
-                          render_report)
+from lhama.accounting import accounting_summary
+from lhama.files import read_tsv
+from lhama.plots import plot_accuracy
+from lhama.report import answers_by_question, headline, render_report
 
 VARIANTS = ["base", "tuned", "rag", "tuned_rag"]
 
@@ -28,8 +32,10 @@ def score_row(variant: str, answer: str, correct: bool) -> dict:
 
 def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
     return {
+        "config_sha256": "ab" * 32,
+        "seeds": {"split": 42, "decoding": 42, "evaluate": 42, "train": ["42"]},
         "provenance": {
-            "config_sha256": "ab" * 32, "seed": 42,
+            "workflow_commit": "c0ffee",
             "dump": {"name": f"{title}.xml.bz2", "sha1": "0" * 40, "bytes": 10, "format": "xml",
                      "schema_version": "0.11", "dbname": "ptwiki"},
             "index": None, "packages": {"lhama": "0.1.0"},

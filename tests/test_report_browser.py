@@ -8,7 +8,8 @@ import re
 import pytest
 
 import browser
-from lhama.report import plot_accuracy, render_report
+from lhama.plots import plot_accuracy
+from lhama.report import render_report
 from test_report import context, metric_row, VARIANTS
 
 pytestmark = pytest.mark.skipif(browser.CHROMIUM is None,

@@ -10,8 +10,8 @@ import pytest
 
 from lhama.corpus import extract, iter_articles
 from lhama.dump import read_index
-from lhama.evaluate import answers_match
-from lhama.qa import load_questions
+from lhama.questions import load_questions
+from lhama.text import answers_match
 
 ROOT = Path(__file__).resolve().parents[1]
 DUMP = ROOT / "resources/ptwiki-sample-pages-articles-multistream.xml.bz2"

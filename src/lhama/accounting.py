@@ -21,13 +21,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from lhama.files import read_tsv, tsv_note, write_tsv
+
 SACCT_FIELDS = ("JobID", "JobName", "Comment", "WorkDir", "State", "Elapsed", "ElapsedRaw", "AllocTRES", "MaxRSS",
                 "Start", "End")
 COLUMNS = ("rule", "wildcards", "jobid", "state", "elapsed_s", "cpus", "gpus", "mem_mb", "max_rss_mb", "gpu_hours",
            "cpu_hours")
 SUMMARY_COLUMNS = ("rule", "jobs", "failed", "elapsed_s", "cpus", "gpus", "max_rss_mb", "cpu_hours", "gpu_hours")
 LOCAL_NOTE = "no SLURM accounting (local run)"
-NOTE_PREFIX = "# "
 _OK_STATES = {"COMPLETED", "RUNNING", "PENDING", "REQUEUED", "RESIZING", "SUSPENDED"}
 _UNITS_MB = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 ** 2, "P": 1024.0 ** 3}
 _RUN_ID = re.compile(r"SLURM run ID: (\S+)")
@@ -196,36 +197,30 @@ def summarize(usages: list[JobUsage]) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------ writing, reading
-def _cell(value) -> str:
-    return "" if value is None else str(value)
-
-
-def format_tsv(columns, rows, note: str | None = None) -> str:
-    lines = ["\t".join(columns)]
-    lines += ["\t".join(_cell(row[column]) for column in columns) for row in rows]
-    if note:
-        lines.append(NOTE_PREFIX + note)
-    return "\n".join(lines) + "\n"
-
-
 def write_tables(usages: list[JobUsage], table: Path, summary: Path, note: str | None = None) -> None:
-    rows = [asdict(usage) for usage in usages]
-    Path(table).parent.mkdir(parents=True, exist_ok=True)
-    Path(table).write_text(format_tsv(COLUMNS, rows, note), encoding="utf-8")
-    Path(summary).write_text(format_tsv(SUMMARY_COLUMNS, summarize(usages), note), encoding="utf-8")
+    write_tsv(table, [asdict(usage) for usage in usages], COLUMNS, note=note)
+    write_tsv(summary, summarize(usages), SUMMARY_COLUMNS, note=note)
 
 
-def read_tsv(path: Path) -> tuple[list[dict], str | None]:
-    """(rows, note) of a table written by :func:`write_tables` (for the report)."""
-    rows, note = [], None
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t") if lines else []
-    for line in lines[1:]:
-        if line.startswith(NOTE_PREFIX):
-            note = line[len(NOTE_PREFIX):]
-        elif line.strip():
-            rows.append(dict(zip(header, line.split("\t"))))
-    return rows, note
+def accounting_summary(path: str | Path | None) -> dict:
+    """GPU- and CPU-hours per stage from results/accounting.tsv (one row per SLURM job); a note when the run had
+    no SLURM accounting (a local run)."""
+    if not path or not Path(path).exists():
+        return {"rows": [], "note": "No SLURM accounting: this run did not go through SLURM."}
+    jobs, note = read_tsv(path), tsv_note(path)
+    if not jobs:
+        return {"rows": [], "note": note or "No SLURM accounting: no SLURM job of this workflow was found by sacct."}
+    stages: dict[str, dict] = {}
+    for job in jobs:
+        stage = stages.setdefault(str(job["rule"]), {"rule": str(job["rule"]), "jobs": 0, "elapsed_h": 0.0,
+                                                     "cpu_hours": 0.0, "gpu_hours": 0.0, "max_rss_mb": None})
+        stage["jobs"] += 1
+        stage["elapsed_h"] += (job.get("elapsed_s") or 0) / 3600
+        stage["cpu_hours"] += job.get("cpu_hours") or 0.0
+        stage["gpu_hours"] += job.get("gpu_hours") or 0.0
+        if job.get("max_rss_mb") is not None:
+            stage["max_rss_mb"] = max(stage["max_rss_mb"] or 0, job["max_rss_mb"])
+    return {"rows": sorted(stages.values(), key=lambda row: -row["elapsed_h"]), "note": ""}
 
 
 # ---------------------------------------------------------------------------------------------------- sacct

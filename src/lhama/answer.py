@@ -14,7 +14,6 @@ Output: one JSON object per question, in input order (see `answer_row`), written
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from collections.abc import Sequence
@@ -22,14 +21,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from lhama.config.sections import VARIANTS, GenerationConfig, PromptConfig, RetrievalSettings
 from lhama.errors import ConfigError, InputFileError
-from lhama.generate import DecodingConfig, Generation, decoding_from_dict, format_prompts, generate, throughput
-from lhama.jsonl import write_json, write_jsonl
-from lhama.qa import Question, load_questions
+from lhama.files import write_json, write_jsonl
+from lhama.generate import Generation, generate, throughput
+from lhama.prompts import render, use_chat_template, user_message
+from lhama.provenance import environment
+from lhama.questions import Question, load_questions
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("base", "tuned", "rag", "tuned_rag")
 SOURCE_KEYS = ("rank", "title", "section", "url", "chunk_id", "score")
 
 
@@ -62,18 +63,17 @@ def source_json(chunk) -> dict:
     return {key: getattr(chunk, key) for key in SOURCE_KEYS}
 
 
-def retrieve_all(index_dir: str | Path, questions: Sequence[Question], k: int,
-                 rag_config=None) -> tuple[list[list], list[float], float]:
-    """(passages per question, seconds per question, seconds to load the index and embedder). `rag_config` (a
-    `lhama.rag.RagConfig`) sets the retriever (hybrid, MMR) as the RAG stage scored it; None: the index's own."""
+def retrieve_all(index_dir: str | Path, questions: Sequence[Question],
+                 settings: RetrievalSettings | None = None) -> tuple[list[list], list[float], float]:
+    """(passages per question, seconds per question, seconds to load the index and embedder). `settings` are the
+    retrieval stage's (query prefix, search depth, k, hybrid, MMR); None: the index's embedder and the defaults."""
     from tqdm.auto import tqdm
 
-    from lhama.rag import load_index
+    from lhama.rag.index import load_index
 
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError("k", f"expected a positive integer, got {k!r}")
     started = time.perf_counter()
-    retriever = load_index(index_dir, rag_config)
+    retriever = load_index(index_dir, settings)
+    k = retriever.config.k
     load_seconds = time.perf_counter() - started
     passages, seconds = [], []
     for question in tqdm(questions, desc="retrieve", unit="question", disable=len(questions) < 20 or None):
@@ -84,12 +84,10 @@ def retrieve_all(index_dir: str | Path, questions: Sequence[Question], k: int,
 
 
 def user_prompts(questions: Sequence[Question], passages: Sequence[Sequence] | None) -> list[str]:
-    """The user turn of each question: the question alone, or the RAG prompt with its numbered passages."""
+    """The user turn of each question: the question, after its numbered passages for the RAG variants."""
     if passages is None:
         return [question.question for question in questions]
-    from lhama.rag import build_prompt
-
-    return [build_prompt(question.question, found) for question, found in zip(questions, passages, strict=True)]
+    return [user_message(question.question, found) for question, found in zip(questions, passages, strict=True)]
 
 
 def answer_row(question: Question, generation: Generation, *, variant: str, model: str, questions_name: str | None,
@@ -132,35 +130,33 @@ def _load(model_dir: str | Path, adapter_dir: str | Path | None, *, dtype: str, 
 
 
 def answer_questions(model_dir: str | Path, questions: Sequence[Question], *, variant: str,
-                     decoding: DecodingConfig, adapter_dir: str | Path | None = None,
-                     index_dir: str | Path | None = None, k: int = 5, model_name: str | None = None,
-                     system: str | None = None, chat_template: bool | None = None,
-                     questions_name: str | None = None, dtype: str = "auto", device: str = "auto",
-                     trust_remote_code: bool | None = None, progress: bool = True,
-                     stats: dict | None = None, template: str = "{prompt}", rag_config=None) -> list[dict]:
+                     decoding: GenerationConfig | None = None, prompt: PromptConfig | None = None,
+                     adapter_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                     retrieval: RetrievalSettings | None = None, model_name: str | None = None,
+                     chat_template: bool | None = None, questions_name: str | None = None, dtype: str = "auto",
+                     device: str = "auto", trust_remote_code: bool | None = None, progress: bool = True,
+                     stats: dict | None = None) -> list[dict]:
     """Answer rows for `questions`, in their order (see `answer_row`).
 
-    chat_template: None uses the tokenizer's template when it has one (or the model folder's recorded choice);
-    True/False forces it. `stats`, when given, receives load/retrieval/generation timings for a run summary.
-    `template` ({system}, {prompt}) formats prompts for a model without a chat template: the workflow passes the
-    training prompt, so a tuned model is asked the way it was trained."""
+    Every variant renders its prompts with `lhama.prompts.render` (the way training renders them) and decodes with
+    `decoding`. chat_template: None uses the model folder's recorded choice, else whether the tokenizer has a
+    template; True/False forces it. `stats`, when given, receives load/retrieval/generation timings."""
     check_variant(variant, adapter_dir, index_dir)
     if not questions:
         raise ConfigError("questions", "no questions to answer")
     _, rag = variant_parts(variant)
+    decoding, prompt = decoding or GenerationConfig(), prompt or PromptConfig()
     passages: list[list] | None = None
     retrieval_seconds: list[float | None] = [None] * len(questions)
     index_load = None
     if rag:
-        passages, retrieval_seconds, index_load = retrieve_all(index_dir, questions, k,  # type: ignore[arg-type]
-                                                               rag_config)
+        passages, retrieval_seconds, index_load = retrieve_all(index_dir, questions, retrieval)  # type: ignore[arg-type]
     started = time.perf_counter()
     model, tokenizer, info = _load(model_dir, adapter_dir, dtype=dtype, device=device,
                                    trust_remote_code=trust_remote_code)
     load_seconds = time.perf_counter() - started
-    use_chat = info.get("use_chat_template") if chat_template is None else chat_template
-    prompts = format_prompts(tokenizer, user_prompts(questions, passages), system=system, use_chat_template=use_chat,
-                             template=template)
+    chat = use_chat_template(tokenizer, info.get("use_chat_template") if chat_template is None else chat_template)
+    prompts = render(tokenizer, user_prompts(questions, passages), prompt=prompt, chat=chat)
     generations = generate(model, tokenizer, prompts, decoding, progress=progress)
     name = model_name or info.get("name") or Path(model_dir).name
     rows = [answer_row(question, generation, variant=variant, model=name, questions_name=questions_name,
@@ -168,32 +164,34 @@ def answer_questions(model_dir: str | Path, questions: Sequence[Question], *, va
                        retrieval_seconds=retrieval_seconds[number])
             for number, (question, generation, prompt) in enumerate(zip(questions, generations, prompts))]
     if stats is not None:
-        stats.update(model_load_seconds=load_seconds, index_load_seconds=index_load,
-                     chat_template=bool(use_chat if use_chat is not None else getattr(tokenizer, "chat_template", None)),
+        stats.update(model_load_seconds=load_seconds, index_load_seconds=index_load, chat_template=chat,
                      tokens_per_second=throughput(generations))
     return rows
 
 
-def run_summary(rows: Sequence[dict], *, decoding: DecodingConfig, stats: dict, model_dir: str | Path,
-                adapter_dir: str | Path | None, index_dir: str | Path | None, k: int | None,
-                questions_file: str | Path) -> dict:
+def run_summary(rows: Sequence[dict], *, decoding: GenerationConfig, stats: dict, model_dir: str | Path,
+                adapter_dir: str | Path | None, index_dir: str | Path | None, questions_file: str | Path,
+                retrieval: RetrievalSettings | None = None) -> dict:
     """Totals of one answering run, for provenance and throughput comparisons."""
     batch_seconds = {row["batch"]: row["seconds"] for row in rows}
-    retrieval = [row["retrieval_seconds"] for row in rows if row["retrieval_seconds"] is not None]
+    retrieval_times = [row["retrieval_seconds"] for row in rows if row["retrieval_seconds"] is not None]
     first = rows[0] if rows else {}
     return {
         "model": first.get("model"), "variant": first.get("variant"), "questions": first.get("questions"),
         "questions_file": str(questions_file), "model_dir": str(model_dir),
         "adapter_dir": str(adapter_dir) if adapter_dir else None, "index_dir": str(index_dir) if index_dir else None,
-        "k": k if index_dir else None, "decoding": asdict(decoding), "chat_template": stats.get("chat_template"),
+        "k": max((len(row["sources"]) for row in rows), default=0) if index_dir else None,
+        "retrieval": asdict(retrieval) if index_dir and retrieval else None,
+        "decoding": asdict(decoding), "chat_template": stats.get("chat_template"),
         "n": len(rows), "batches": len(batch_seconds),
         "prompt_tokens": sum(row["prompt_tokens"] for row in rows),
         "new_tokens": sum(row["new_tokens"] for row in rows),
         "generation_seconds": sum(batch_seconds.values()),
         "tokens_per_second": stats.get("tokens_per_second"),
-        "retrieval_seconds": sum(retrieval) if retrieval else None,
+        "retrieval_seconds": sum(retrieval_times) if retrieval_times else None,
         "index_load_seconds": stats.get("index_load_seconds"),
         "model_load_seconds": stats.get("model_load_seconds"),
+        "environment": environment(),
     }
 
 
@@ -204,11 +202,11 @@ def summary_path(out: str | Path) -> Path:
 
 
 def write_answers(model_dir: str | Path, questions_path: str | Path, out: str | Path, *, variant: str,
-                  decoding: DecodingConfig, adapter_dir: str | Path | None = None,
-                  index_dir: str | Path | None = None, k: int = 5, model_name: str | None = None,
-                  questions_name: str | None = None, spec=None, system: str | None = None,
-                  chat_template: bool | None = None, dtype: str = "auto", device: str = "auto",
-                  progress: bool = True, template: str = "{prompt}", rag_config=None) -> dict:
+                  decoding: GenerationConfig | None = None, prompt: PromptConfig | None = None,
+                  adapter_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                  retrieval: RetrievalSettings | None = None, model_name: str | None = None,
+                  questions_name: str | None = None, spec=None, chat_template: bool | None = None,
+                  dtype: str = "auto", device: str = "auto", progress: bool = True) -> dict:
     """Answer a question file into `out` (JSONL) and its summary; returns the summary.
 
     questions_name defaults to the file stem (`config/questions/paper.jsonl` -> `paper`). `spec` (a ModelSpec)
@@ -219,74 +217,17 @@ def write_answers(model_dir: str | Path, questions_path: str | Path, out: str | 
         model_name = model_name or spec.name
         chat_template = spec.chat_template if chat_template is None else chat_template
     stats: dict[str, Any] = {}
-    rows = answer_questions(model_dir, questions, variant=variant, decoding=decoding, adapter_dir=adapter_dir,
-                            index_dir=index_dir, k=k, model_name=model_name, system=system,
-                            chat_template=chat_template, questions_name=questions_name or Path(questions_path).stem,
-                            dtype=dtype, device=device,
+    decoding = decoding or GenerationConfig()
+    rows = answer_questions(model_dir, questions, variant=variant, decoding=decoding, prompt=prompt,
+                            adapter_dir=adapter_dir, index_dir=index_dir, retrieval=retrieval,
+                            model_name=model_name, chat_template=chat_template,
+                            questions_name=questions_name or Path(questions_path).stem, dtype=dtype, device=device,
                             trust_remote_code=getattr(spec, "trust_remote_code", None), progress=progress,
-                            stats=stats, template=template, rag_config=rag_config)
+                            stats=stats)
     summary = run_summary(rows, decoding=decoding, stats=stats, model_dir=model_dir, adapter_dir=adapter_dir,
-                          index_dir=index_dir, k=k, questions_file=questions_path)
+                          index_dir=index_dir, questions_file=questions_path, retrieval=retrieval)
     write_jsonl(out, rows)
     write_json(summary_path(out), summary)
     log.info("%s %s on %s: %d answers, %d new tokens, %.1f tokens/s -> %s", summary["model"], variant,
              summary["questions"], len(rows), summary["new_tokens"], summary["tokens_per_second"] or 0.0, out)
     return summary
-
-
-# ---------------------------------------------------------------------------------------------------- command line
-
-
-def read_decoding(value: str | None) -> DecodingConfig:
-    """--decoding: a JSON/YAML file (its `generation` section if it has one, as in config/config.yaml) or an inline
-    JSON/YAML mapping such as '{max_new_tokens: 64, batch_size: 4}'."""
-    import yaml
-
-    if not value:
-        return DecodingConfig()
-    path = Path(value)
-    source = str(path) if path.is_file() else "--decoding"
-    text = path.read_text(encoding="utf-8") if path.is_file() else value
-    try:
-        mapping = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError("decoding", f"not JSON or YAML: {str(error).splitlines()[0]}", source=source) from None
-    if isinstance(mapping, dict) and isinstance(mapping.get("generation"), dict):
-        mapping = mapping["generation"]
-    if mapping is not None and not isinstance(mapping, dict):
-        raise ConfigError("decoding", "expected a mapping of decoding settings (or a file with one)", source=source)
-    return decoding_from_dict(mapping, source=source)
-
-
-def cmd_answer(args: argparse.Namespace) -> None:
-    summary = write_answers(args.model, args.questions, args.out, variant=args.variant,
-                            decoding=read_decoding(args.decoding), adapter_dir=args.adapter, index_dir=args.index,
-                            k=args.k, model_name=args.model_name, questions_name=args.questions_name,
-                            system=args.system, dtype=args.dtype, device=args.device,
-                            chat_template=False if args.no_chat_template else None, progress=not args.no_progress)
-    print(f"{summary['n']} answers ({summary['model']}, {summary['variant']}, {summary['questions']}) -> {args.out}; "
-          f"{summary['new_tokens']} new tokens in {summary['generation_seconds']:.1f} s "
-          f"({summary['tokens_per_second']:.1f} tokens/s)")
-
-
-def add_commands(subparsers) -> None:
-    """Register `lhama answer` on an argparse subparsers object."""
-    answer = subparsers.add_parser("answer", help="answer a question file with one model variant "
-                                                  "(base, tuned, rag, tuned_rag) into a JSONL file")
-    answer.add_argument("--model", type=Path, required=True, help="model folder (`lhama prepare-model`)")
-    answer.add_argument("--questions", type=Path, required=True, help="question file (JSONL)")
-    answer.add_argument("--variant", choices=VARIANTS, required=True)
-    answer.add_argument("--out", type=Path, required=True, help="answers JSONL (a .summary.json is written beside)")
-    answer.add_argument("--adapter", type=Path, help="PEFT adapter folder (tuned, tuned_rag)")
-    answer.add_argument("--index", type=Path, help="retrieval index folder, `lhama index` (rag, tuned_rag)")
-    answer.add_argument("-k", type=int, default=5, help="passages per question (rag variants)")
-    answer.add_argument("--decoding", help="decoding settings: a JSON/YAML file or inline mapping")
-    answer.add_argument("--model-name", help="model name in the rows (default: the folder's recorded name)")
-    answer.add_argument("--questions-name", help="question-set name in the rows (default: the file stem)")
-    answer.add_argument("--system", help="system message (chat template) or text put before the prompt")
-    answer.add_argument("--no-chat-template", action="store_true", help="plain prompts even if the model has one")
-    answer.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"))
-    answer.add_argument("--device", default="auto")
-    answer.add_argument("--no-progress", action="store_true")
-    answer.set_defaults(run=cmd_answer)
-

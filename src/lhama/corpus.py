@@ -29,7 +29,7 @@ from lhama import __version__
 from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
 from lhama.download import file_digest
-from lhama.jsonl import atomic_dir
+from lhama.files import atomic_dir
 from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
 
 log = logging.getLogger(__name__)

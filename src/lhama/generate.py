@@ -1,4 +1,5 @@
-"""Batched text generation with a causal LM: prompt formatting (chat template or plain template) and decoding.
+"""Batched text generation with a causal LM: the one decoding path of every variant (prompts come from
+`lhama.prompts`).
 
 Prompts are sorted by token length inside a run (less padding), padded on the LEFT with an attention mask, decoded
 with the KV cache, and returned in input order. Greedy outputs do not depend on the batch size (up to floating
@@ -7,63 +8,16 @@ point: checked in fp32 by the tests).
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from lhama.config.sections import GenerationConfig
 from lhama.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DecodingConfig:
-    max_new_tokens: int = 128
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.0
-    batch_size: int = 8
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        def positive_int(name: str) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(name, f"expected a positive integer, got {value!r}")
-
-        positive_int("max_new_tokens")
-        positive_int("batch_size")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError("seed", f"expected an integer, got {self.seed!r}")
-        if not isinstance(self.do_sample, bool):
-            raise ConfigError("do_sample", f"expected true or false, got {self.do_sample!r}")
-        for name in ("temperature", "top_p", "repetition_penalty"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(name, f"expected a positive number, got {value!r}")
-        if self.top_p > 1:
-            raise ConfigError("top_p", f"must be in (0, 1], got {self.top_p!r}")
-
-
-def decoding_from_dict(mapping: Mapping[str, Any] | None, *, source: str | None = None) -> DecodingConfig:
-    """A `DecodingConfig` from a config section; unknown keys and bad values give a `ConfigError`."""
-    mapping = dict(mapping or {})
-    names = {f.name for f in fields(DecodingConfig)}
-    unknown = sorted(set(mapping) - names)
-    if unknown:
-        raise ConfigError(unknown[0], f"unknown decoding key (allowed: {', '.join(sorted(names))})", source=source)
-    try:
-        return DecodingConfig(**mapping)
-    except ConfigError as error:
-        if source:
-            raise ConfigError(error.key, error.problem, source=source) from None
-        raise
 
 
 @dataclass(frozen=True)
@@ -80,42 +34,6 @@ class Generation:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def has_chat_template(tokenizer) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None))
-
-
-def format_prompts(tokenizer, prompts: Sequence[str], *, system: str | None = None,
-                   use_chat_template: bool | None = None, template: str = "{prompt}") -> list[str]:
-    """Prompt strings for `generate`: the tokenizer's chat template (one user turn, after an optional system turn,
-    with the assistant header appended) when it has one or `use_chat_template` is True; otherwise `template`, with
-    `{prompt}` and optionally `{system}` (a system text with no `{system}` field is put first, then a blank line)."""
-    if isinstance(prompts, str):
-        raise TypeError("format_prompts takes a list of prompts, not a string")
-    use = has_chat_template(tokenizer) if use_chat_template is None else use_chat_template
-    if use:
-        if not has_chat_template(tokenizer):
-            raise ConfigError("chat_template", "the chat template is forced on but the tokenizer has none")
-        out = []
-        for prompt in prompts:
-            messages = ([{"role": "system", "content": system}] if system else []) + [
-                {"role": "user", "content": prompt}]
-            out.append(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
-        return out
-    if "{prompt}" not in template:
-        raise ConfigError("template", f"the prompt template must contain {{prompt}}: {template!r}")
-    out = []
-    for prompt in prompts:
-        try:
-            text = template.format_map({"prompt": prompt, "system": system or ""})
-        except (KeyError, IndexError, ValueError) as error:
-            raise ConfigError("template", f"{template!r}: only {{prompt}} and {{system}} may be used "
-                                          f"(double other braces): {error}") from None
-        if system and "{system}" not in template:
-            text = f"{system}\n\n{text}"
-        out.append(text)
-    return out
 
 
 def _encode(tokenizer, text: str) -> list[int]:
@@ -149,7 +67,7 @@ def _eos_ids(model, tokenizer) -> list[int]:
     return ids
 
 
-def _generation_config(model, tokenizer, decoding: DecodingConfig, pad_id: int, eos: list[int]):
+def _generation_config(model, tokenizer, decoding: GenerationConfig, pad_id: int, eos: list[int]):
     from transformers import GenerationConfig
 
     settings: dict[str, Any] = dict(max_new_tokens=decoding.max_new_tokens, do_sample=decoding.do_sample,
@@ -165,13 +83,13 @@ def _generation_config(model, tokenizer, decoding: DecodingConfig, pad_id: int, 
     return GenerationConfig(**settings)
 
 
-def generate(model, tokenizer, prompts: Sequence[str], decoding: DecodingConfig | None = None, *,
+def generate(model, tokenizer, prompts: Sequence[str], decoding: GenerationConfig | None = None, *,
              progress: bool = True) -> list[Generation]:
-    """Complete each formatted prompt (see `format_prompts`); results in input order."""
+    """Complete each rendered prompt (`lhama.prompts.render`); results in input order."""
     import torch
     from tqdm.auto import tqdm
 
-    decoding = decoding or DecodingConfig()
+    decoding = decoding or GenerationConfig()
     if isinstance(prompts, str):
         raise TypeError("generate takes a list of prompts, not a string")
     if not prompts:
@@ -225,49 +143,3 @@ def throughput(generations: Sequence[Generation]) -> float:
     seconds = {g.batch: g.seconds for g in generations}
     total = sum(seconds.values())
     return sum(g.new_tokens for g in generations) / total if total else 0.0
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# command line
-
-
-def cmd_generate(args: argparse.Namespace) -> None:
-    from lhama.models import load_model, read_model_info
-
-    info = read_model_info(args.model_dir) or {}
-    decoding = DecodingConfig(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                              do_sample=args.temperature is not None,
-                              temperature=args.temperature if args.temperature is not None else 1.0,
-                              seed=args.seed)
-    model, tokenizer = load_model(args.model_dir, dtype=args.dtype, device=args.device,
-                                  trust_remote_code=bool(info.get("trust_remote_code", False)))
-    use_chat = info.get("use_chat_template")
-    if args.no_chat_template:
-        use_chat = False
-    texts = format_prompts(tokenizer, args.prompt, system=args.system, use_chat_template=use_chat)
-    generations = generate(model, tokenizer, texts, decoding, progress=not args.no_progress)
-    if args.json:
-        for prompt, generation in zip(args.prompt, generations):
-            print(json.dumps({"prompt": prompt, **generation.to_json()}, ensure_ascii=False))
-    else:
-        for prompt, generation in zip(args.prompt, generations):
-            print(f"### {prompt}\n{generation.text}\n")
-        print(f"{sum(g.new_tokens for g in generations)} new tokens, {throughput(generations):.1f} tokens/s")
-
-
-def add_commands(subparsers) -> None:
-    """Register `lhama generate` on an argparse subparsers object."""
-    gen = subparsers.add_parser("generate", help="generate answers to prompts with a prepared model")
-    gen.add_argument("model_dir", type=Path, help="folder written by `lhama prepare-model` (or any HF folder)")
-    gen.add_argument("--prompt", action="append", required=True, help="a prompt (repeat for several)")
-    gen.add_argument("--system", help="system message (chat template) or text put before the prompt")
-    gen.add_argument("--max-new-tokens", type=int, default=DecodingConfig.max_new_tokens)
-    gen.add_argument("--batch-size", type=int, default=DecodingConfig.batch_size)
-    gen.add_argument("--temperature", type=float, help="sample at this temperature (default: greedy)")
-    gen.add_argument("--seed", type=int, default=DecodingConfig.seed)
-    gen.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"))
-    gen.add_argument("--device", default="auto")
-    gen.add_argument("--no-chat-template", action="store_true", help="plain prompts even if the model has a template")
-    gen.add_argument("--json", action="store_true", help="one JSON object per prompt")
-    gen.add_argument("--no-progress", action="store_true")
-    gen.set_defaults(run=cmd_generate)

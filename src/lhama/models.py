@@ -19,25 +19,22 @@ only when complete, so a failure leaves no output (and an older `out_dir` is kep
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import logging
 import os
-import re
 import shutil
 import struct
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
 
 from lhama import __version__
+from lhama.config.loading import ModelSpec
+from lhama.config.values import check_source, split_gguf_source
 from lhama.errors import ConfigError, DownloadError, InputFileError
 from lhama.download import file_digest
-from lhama.jsonl import atomic_dir, write_json
+from lhama.files import atomic_dir, write_json
 
 log = logging.getLogger(__name__)
 
@@ -50,100 +47,20 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth")
 # hub files never needed for transformers loading (original Meta checkpoints, other frameworks' weights)
 HUB_IGNORE = ["original/*", "*.pth", "*.msgpack", "*.h5", "*.ot", "*.onnx", "*.onnx_data", "*.gguf", "*.tflite",
               "flax_model*", "tf_model*", "rust_model*", "coreml/*", "onnx/*"]
-_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PARAMS = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBtT]?)\s*$")
-_SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model of the study. `params` is the declared size (used for resource estimates before any download);
-    `chat_template`: True/False forces the chat template on/off at generation, None uses it if the tokenizer has
-    one. `trust_remote_code` runs code shipped with the model: only ever from this spec, off by default."""
-
-    name: str
-    source: str
-    params: float | None = None
-    trust_remote_code: bool = False
-    revision: str | None = None
-    chat_template: bool | None = None
-
-    @property
-    def kind(self) -> str:
-        if self.source.startswith(GGUF_PREFIX):
-            return "gguf-package"
-        if self.source.startswith(HUB_PREFIX):
-            return "hub"
-        return "local"
+def _check_source(spec: ModelSpec) -> None:
+    try:
+        check_source(spec.source, spec.revision)
+    except ValueError as error:
+        raise ConfigError("source", str(error)) from None
 
 
-def parse_params(value: Any, key: str = "params") -> float:
-    """1.35e8, "1.35e8" (YAML reads that as a string), "135M", "7B", "70b" -> float."""
-    if isinstance(value, bool):
-        raise ConfigError(key, f"expected a parameter count like 1.35e8 or '7B', got {value!r}")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str) and (match := _PARAMS.match(value)):
-        number = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
-    else:
-        raise ConfigError(key, f"expected a parameter count like 1.35e8 or '7B', got {value!r}")
-    if not number > 0:
-        raise ConfigError(key, f"must be positive, got {value!r}")
-    return number
-
-
-def model_spec_from_dict(name: str, mapping: Mapping[str, Any] | None) -> ModelSpec:
-    """A `ModelSpec` from a config mapping (`source`, `params`, `trust_remote_code`, `revision`, `chat_template`);
-    a `ConfigError` names the offending key as `models.<name>.<key>`."""
-    prefix = f"models.{name}"
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise ConfigError(prefix, f"model name {name!r}: use letters, digits, _ . - (it names folders)")
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(prefix, f"expected a mapping with at least `source`, got {type(mapping).__name__}")
-    allowed = {"source", "params", "trust_remote_code", "revision", "chat_template"}
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise ConfigError(f"{prefix}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    source = mapping.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise ConfigError(f"{prefix}.source", "required: a local folder, `hub:<repo id>` or "
-                                              "`gguf-package:<module>/<file.gguf>`")
-    source = source.strip()
-    params = mapping.get("params")
-    params = None if params is None else parse_params(params, f"{prefix}.params")
-    trust = mapping.get("trust_remote_code", False)
-    if not isinstance(trust, bool):
-        raise ConfigError(f"{prefix}.trust_remote_code", f"expected true or false, got {trust!r}")
-    revision = mapping.get("revision")
-    if revision is not None and (not isinstance(revision, str) or not revision.strip()):
-        raise ConfigError(f"{prefix}.revision", f"expected a branch, tag or commit, got {revision!r}")
-    chat = mapping.get("chat_template")
-    if chat is not None and not isinstance(chat, bool):
-        raise ConfigError(f"{prefix}.chat_template", f"expected true, false or null, got {chat!r}")
-    spec = ModelSpec(name=name, source=source, params=params, trust_remote_code=trust, revision=revision,
-                     chat_template=chat)
-    _check_source_syntax(spec, key=f"{prefix}.source")
-    if revision is not None and spec.kind != "hub":
-        raise ConfigError(f"{prefix}.revision", "only meaningful for `hub:` sources")
-    return spec
-
-
-def _check_source_syntax(spec: ModelSpec, key: str = "source") -> None:
-    if spec.kind == "gguf-package":
-        _split_gguf_source(spec.source, key)
-    elif spec.kind == "hub":
-        repo = spec.source[len(HUB_PREFIX):]
-        if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+|[A-Za-z0-9][\w.-]*", repo):
-            raise ConfigError(key, f"{spec.source!r}: expected hub:<owner>/<name>")
-
-
-def _split_gguf_source(source: str, key: str = "source") -> tuple[str, str]:
-    rest = source[len(GGUF_PREFIX):]
-    module, _, file = rest.partition("/")
-    if not _MODULE.fullmatch(module) or not file.endswith(".gguf") or ".." in Path(file).parts \
-            or file.startswith("/"):
-        raise ConfigError(key, f"{source!r}: expected gguf-package:<top-level module>/<file.gguf>")
-    return module, file
+def _split_gguf_source(source: str) -> tuple[str, str]:
+    try:
+        return split_gguf_source(source)
+    except ValueError as error:
+        raise ConfigError("source", str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,9 +72,7 @@ def prepare_model(spec: ModelSpec, out_dir: str | Path, *, cache_dir: str | Path
 
     `cache_dir` only matters for hub sources (default: the Hugging Face cache, `HF_HOME`)."""
     out = Path(out_dir)
-    _check_source_syntax(spec)
-    if spec.revision is not None and spec.kind != "hub":
-        raise ConfigError("revision", "only meaningful for `hub:` sources")
+    _check_source(spec)
     started = time.perf_counter()
     if spec.kind == "gguf-package":
         info = _prepare_gguf(spec, out)
@@ -424,33 +339,6 @@ def configure_tokenizer(tokenizer, model=None):
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# command line
-
-
-def cmd_prepare_model(args: argparse.Namespace) -> None:
-    spec = ModelSpec(name=args.name, source=args.source,
-                     params=None if args.params is None else parse_params(args.params, "--params"),
-                     trust_remote_code=args.trust_remote_code, revision=args.revision)
-    info = prepare_model(spec, args.out)
-    params = f"{info['params'] / 1e6:.1f}M params" if info.get("params") else "params unknown"
-    print(f"{spec.name}: {info['architecture']}, {params}, {info['dtype']} -> {args.out}")
-
-
-def add_commands(subparsers) -> None:
-    """Register `lhama prepare-model` on an argparse subparsers object."""
-    prepare = subparsers.add_parser(
-        "prepare-model", help="make a model folder (HF format + lhama_model.json) from a GGUF package, hub or folder")
-    prepare.add_argument("--name", required=True)
-    prepare.add_argument("--source", required=True,
-                         help="local HF folder, hub:<repo id>, or gguf-package:<module>/<file.gguf>")
-    prepare.add_argument("--out", type=Path, required=True)
-    prepare.add_argument("--params", help="declared parameter count (1.35e8, 7B...), for resource estimates")
-    prepare.add_argument("--revision", help="hub branch, tag or commit")
-    prepare.add_argument("--trust-remote-code", action="store_true", help="run code shipped with the model")
-    prepare.set_defaults(run=cmd_prepare_model)
 
 
 def download_hub_model(source: str, *, revision: str | None = None) -> dict:

@@ -9,20 +9,18 @@ depend on the tokenizer, so models with different vocabularies compare.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import json
 import logging
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
+from lhama.config.sections import PerplexityConfig
 from lhama.errors import ConfigError, InputFileError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CHARS = 20_000
 
 
 def _windows(ids: list[int], max_length: int, stride: int) -> list[tuple[list[int], int]]:
@@ -91,18 +89,15 @@ def perplexity(model, tokenizer, texts: Sequence[str], *, max_length: int = 512,
 
 
 def heldout_texts(articles_dir: str | Path, test_jsonl: str | Path, max_articles: int | None = None,
-                  max_chars: int | None = DEFAULT_MAX_CHARS) -> list[tuple[str, str]]:
+                  max_chars: int | None = PerplexityConfig.max_chars) -> list[tuple[str, str]]:
     """(title, text) of the articles the test split's questions come from (`source_id`), in the order they first
     appear in the test file; each text cut to `max_chars` characters (None: whole) to bound the cost."""
     from lhama.corpus import iter_articles
-    from lhama.jsonl import read_jsonl
+    from lhama.files import read_jsonl
 
     test_jsonl = Path(test_jsonl)
     if not test_jsonl.is_file():
         raise InputFileError(test_jsonl, "test file does not exist")
-    if max_articles is not None and (isinstance(max_articles, bool) or not isinstance(max_articles, int)
-                                     or max_articles < 1):
-        raise ConfigError("perplexity.max_articles", f"expected a positive integer or null, got {max_articles!r}")
     wanted: list = []
     for row in read_jsonl(test_jsonl):
         source = row.get("source_id")
@@ -128,21 +123,22 @@ def heldout_texts(articles_dir: str | Path, test_jsonl: str | Path, max_articles
 
 def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jsonl: str | Path, out: str | Path, *,
                        adapter_dir: str | Path | None = None, trust_remote_code: bool = False,
-                       max_articles: int | None = None, max_length: int = 512, stride: int = 256,
-                       batch_size: int = 4, max_chars: int | None = DEFAULT_MAX_CHARS) -> dict:
+                       config: PerplexityConfig | None = None) -> dict:
     """Base (and, with an adapter, tuned) perplexity on the held-out articles, in one run on the same texts;
     the JSON is written atomically. The base is scored before the adapter is applied (PEFT injects its layers
     into the base model in place)."""
-    from lhama.jsonl import write_json
+    from lhama.files import write_json
     from lhama.models import load_model
+    from lhama.provenance import environment
 
+    config = config or PerplexityConfig()
     started = time.perf_counter()
-    pairs = heldout_texts(articles_dir, test_jsonl, max_articles=max_articles, max_chars=max_chars)
+    pairs = heldout_texts(articles_dir, test_jsonl, max_articles=config.max_articles, max_chars=config.max_chars)
     if not pairs:
         raise InputFileError(test_jsonl, f"none of its source articles were found in {articles_dir}")
     texts = [text for _, text in pairs]
     model, tokenizer = load_model(model_dir, trust_remote_code=trust_remote_code)
-    settings = {"max_length": max_length, "stride": stride, "batch_size": batch_size}
+    settings = {"max_length": config.max_length, "stride": config.stride, "batch_size": config.batch_size}
     result: dict = {"base": perplexity(model, tokenizer, texts, **settings), "tuned": None}
     if adapter_dir is not None:
         from peft import PeftModel
@@ -152,58 +148,7 @@ def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jso
     result.update({
         "articles": len(pairs), "titles": [title for title, _ in pairs],
         "model": str(model_dir), "adapter": None if adapter_dir is None else str(adapter_dir),
-        "config": {"max_articles": max_articles, "max_chars": max_chars, **settings},
-        "seconds": time.perf_counter() - started,
+        "config": asdict(config), "seconds": time.perf_counter() - started, "environment": environment(),
     })
     write_json(out, result)
     return result
-
-
-def cmd_perplexity(args: argparse.Namespace) -> None:
-    result = heldout_perplexity(args.model, args.articles, args.test, args.out, adapter_dir=args.adapter,
-                                trust_remote_code=args.trust_remote_code, max_articles=args.max_articles,
-                                max_length=args.max_length, stride=args.stride, batch_size=args.batch_size,
-                                max_chars=args.max_chars)
-    for name in ("base", "tuned"):
-        if result[name]:
-            print(f"{name}: perplexity {result[name]['ppl']:.2f}, {result[name]['bits_per_byte']:.3f} bits/byte "
-                  f"over {result[name]['tokens']} tokens of {result['articles']} articles")
-    print(f"-> {args.out}")
-
-
-def add_commands(subparsers) -> None:
-    """Register `lhama perplexity` on an argparse subparsers object."""
-    parser = subparsers.add_parser("perplexity", help="held-out perplexity and bits/byte of base and tuned model")
-    parser.add_argument("--model", required=True, type=Path, help="base model folder")
-    parser.add_argument("--adapter", type=Path, help="PEFT adapter folder: also score the tuned model")
-    parser.add_argument("--articles", required=True, type=Path, help="articles folder (lhama extract)")
-    parser.add_argument("--test", required=True, type=Path, help="test split JSONL (its source_id articles)")
-    parser.add_argument("--out", required=True, type=Path, help="JSON to write")
-    parser.add_argument("--max-articles", type=int)
-    parser.add_argument("--max-length", type=int, default=512, help="tokens per window")
-    parser.add_argument("--stride", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="characters kept per article")
-    parser.add_argument("--trust-remote-code", action="store_true")
-    parser.set_defaults(run=cmd_perplexity)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`lhama perplexity` without the `lhama` front end."""
-    from lhama.cli import setup_logging
-    from lhama.errors import LhamaError
-
-    parser = argparse.ArgumentParser(prog="lhama")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["perplexity", *(argv or [])])
-    setup_logging()
-    try:
-        args.run(args)
-    except LhamaError as error:
-        print(f"lhama perplexity: error: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -22,12 +22,12 @@ The model is deliberately simple and every assumption is written into `Estimate.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lhama.config.sections import ClusterConfig, TrainConfig
 from lhama.errors import ConfigError
 
 GIB = 2**30
@@ -256,6 +256,7 @@ def estimate(p: PlanInput) -> Estimate:
 # the workflow's jobs: one PlanInput per configured model, sized into SLURM resources
 
 
+# SFTConfig `optim` -> the planner's optimizer-state model (anything else is counted as AdamW)
 _OPTIMIZERS = {"adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw8bit", "paged_adamw_32bit": "adamw",
                "adamw_8bit": "adamw8bit", "adamw_bnb_8bit": "adamw8bit"}
 # forward 2 FLOPs/param/token; backward 4 for full tuning, 2 when the base is frozen (activation gradients only);
@@ -310,34 +311,30 @@ def _deepspeed_zero(path: str | None, base_dir: str | Path) -> tuple[int, bool, 
     return int(stage), offloaded("offload_optimizer"), offloaded("offload_param")
 
 
-def training_plan(model: str, params: float, train: dict, cluster: dict, resources: dict,
+def training_plan(model: str, params: float, train: TrainConfig, cluster: ClusterConfig, resources: dict,
                   base_dir: str | Path = ".") -> JobPlan:
     """The training job of one model, from the workflow config: `train` (merged with the model's overrides),
     `cluster` (the GPUs on offer) and `resources` (the rule's floor: mem_mb, runtime in minutes, cpus)."""
-    args = train.get("args", {}) or {}
-    launcher = train.get("launcher", {}) or {}
-    nodes, per_node = int(launcher.get("nodes", 1)), int(launcher.get("processes_per_node", 1))
-    stage, offload_optimizer, offload_params = _deepspeed_zero(train.get("deepspeed"), base_dir)
-    method = train.get("method", "lora")
-    gpu = bool(cluster.get("gpu", False))
-    optim = str(args.get("optim", "auto"))
-    if optim == "auto":
-        optimizer = "paged_adamw8bit" if method == "qlora" and gpu else "adamw"
-    else:
-        optimizer = _OPTIMIZERS.get(optim, "adamw")
+    args = train.args
+    launcher = train.launcher
+    nodes, per_node = launcher.nodes, launcher.processes_per_node
+    stage, offload_optimizer, offload_params = _deepspeed_zero(train.deepspeed, base_dir)
+    method = train.method
+    gpu = cluster.gpu
+    optimizer = _OPTIMIZERS.get(train.optimizer(gpu=gpu), "adamw")
     precision = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "fp32"
-    seq_len = int(args.get("max_length", 1024))
+    seq_len = int(args.get("max_length") or 1024)
     micro_batch = int(args.get("per_device_train_batch_size", 8))
     checkpointing = bool(args.get("gradient_checkpointing", False))
     plan = PlanInput(params=float(params), method=method, precision=precision, seq_len=seq_len,
                      micro_batch=micro_batch, gradient_checkpointing=checkpointing, gpus=nodes * per_node,
                      zero_stage=stage, offload_optimizer=offload_optimizer, offload_params=offload_params,
-                     lora_r=int((train.get("lora") or {}).get("r", 16)), optimizer=optimizer,
-                     gpu_mem_gb=float(cluster.get("gpu_mem_gb", 80)), flash_attention=True)
+                     lora_r=train.lora.r, optimizer=optimizer, gpu_mem_gb=float(cluster.gpu_mem_gb),
+                     flash_attention=True)
     result = estimate(plan)
-    if gpu and per_node > int(cluster.get("gpus_per_node", 1)):
+    if gpu and per_node > cluster.gpus_per_node:
         raise ConfigError(f"models.{model}.train.launcher.processes_per_node",
-                          f"{per_node} processes (one per GPU) but a node has {cluster.get('gpus_per_node')} GPUs")
+                          f"{per_node} processes (one per GPU) but a node has {cluster.gpus_per_node} GPUs")
     if gpu and not result.fits:
         raise ConfigError(f"models.{model}.train",
                           f"{method} of {params / 1e9:.3g}B parameters needs about {result.total:,.1f} GiB per GPU "
@@ -347,30 +344,29 @@ def training_plan(model: str, params: float, train: dict, cluster: dict, resourc
     steps = int(args.get("max_steps", 0) or 0)
     tokens = steps * micro_batch * int(args.get("gradient_accumulation_steps", 1)) * nodes * per_node * seq_len
     flops = (_FLOPS_PER_TOKEN[method] + (2 if checkpointing else 0)) * float(params) * tokens
-    hours = flops / (nodes * per_node * float(cluster.get("gpu_tflops", 312)) * 1e12
-                     * float(cluster.get("mfu", 0.3))) / 3600 if gpu else 0.0
+    hours = flops / (nodes * per_node * cluster.gpu_tflops * 1e12 * cluster.mfu) / 3600 if gpu else 0.0
     floor_min = int(resources.get("runtime", 60))
     runtime = max(floor_min, math.ceil(hours * 60 * 1.5) + 15) if gpu else floor_min
     if gpu:
-        cpus = int(cluster.get("cpus_per_gpu", 8)) * per_node
-        mem_mb = max(int(resources.get("mem_mb", 0)), int(cluster.get("mem_mb_per_gpu", 160000)) * per_node)
+        cpus = cluster.cpus_per_gpu * per_node
+        mem_mb = max(int(resources.get("mem_mb", 0)), cluster.mem_mb_per_gpu * per_node)
     else:
         cpus = int(resources.get("cpus", 2))
         mem_mb = int(resources.get("mem_mb", 8000))
-    tasks = nodes * per_node if launcher.get("type", "single") != "single" else 1
+    tasks = nodes * per_node if launcher.type != "single" else 1
     return JobPlan(model, plan, result, gpu, nodes, per_node if gpu else 0, tasks, cpus, mem_mb, hours, runtime)
 
 
-def inference_gpus(params: float, cluster: dict) -> int:
+def inference_gpus(params: float, cluster: ClusterConfig) -> int:
     """GPUs of one node an answering job spreads a bf16 model over (device_map="auto"): weights + 20% for the KV
     cache and activations, within 90% of each GPU; 0 on CPU."""
-    if not cluster.get("gpu", False):
+    if not cluster.gpu:
         return 0
     need_gib = params * 2 * 1.2 / GIB
-    gpus = max(1, math.ceil(need_gib / (0.9 * float(cluster.get("gpu_mem_gb", 80)))))
-    if gpus > int(cluster.get("gpus_per_node", 1)):
+    gpus = max(1, math.ceil(need_gib / (0.9 * cluster.gpu_mem_gb)))
+    if gpus > cluster.gpus_per_node:
         raise ConfigError("cluster.gpus_per_node", f"a {params / 1e9:.3g}B model in bf16 needs {gpus} GPUs to "
-                          f"answer, a node has {cluster.get('gpus_per_node')}")
+                          f"answer, a node has {cluster.gpus_per_node}")
     return gpus
 
 
@@ -405,76 +401,3 @@ def plan_table(rows: list[PlanInput]) -> str:
     text = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(text) + "\n(GiB per GPU)"
-
-
-def _parse_params(text: str) -> float:
-    units = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
-    try:
-        if text and text[-1].lower() in units:
-            return float(text[:-1]) * units[text[-1].lower()]
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a parameter count: {text!r} (e.g. 70e9 or 70B)") from None
-
-
-def cmd_plan(args: argparse.Namespace) -> None:
-    if args.config:
-        _plan_workflow(args)
-        return
-    if args.params is None or args.method is None:
-        raise SystemExit("lhama plan: give --params and --method, or --config FILE to plan the workflow's jobs")
-    plan = PlanInput(params=args.params, method=args.method, precision=args.precision, seq_len=args.seq_len,
-                     micro_batch=args.micro_batch, gradient_checkpointing=not args.no_gradient_checkpointing,
-                     gpus=args.gpus, zero_stage=args.zero_stage, offload_optimizer=args.offload_optimizer,
-                     offload_params=args.offload_params, lora_r=args.lora_r, lora_fraction=args.lora_fraction,
-                     optimizer=args.optimizer, gpu_mem_gb=args.gpu_mem_gb, hidden_size=args.hidden_size,
-                     num_layers=args.num_layers, vocab_size=args.vocab_size, flash_attention=args.flash_attention)
-    result = estimate(plan)
-    if args.json:
-        print(json.dumps({"input": asdict(plan), "estimate": result.to_json()}, ensure_ascii=False))
-        return
-    print(plan_table([plan]))
-    for note in result.notes:
-        print(f"  - {note}")
-    print("fits" if result.fits else "does not fit")
-
-
-def _plan_workflow(args: argparse.Namespace) -> None:
-    from lhama.workflow import load_config, workflow_plans
-
-    config = load_config(args.config)
-    plans = workflow_plans(config)
-    if args.json:
-        print(json.dumps([job.to_json() for job in plans], ensure_ascii=False))
-        return
-    print(jobs_table(plans))
-    total = sum(job.gpu_hours for job in plans)
-    print(f"training: {total:.1f} GPU-hours estimated (cluster: {config['cluster'].get('gpu_mem_gb')} GB GPUs, "
-          f"MFU {config['cluster'].get('mfu')}); every job fits")
-
-
-def add_commands(subparsers) -> None:
-    plan = subparsers.add_parser("plan", help="estimate GPU memory per GPU for a fine-tuning job")
-    plan.add_argument("--config", action="append", metavar="YAML",
-                      help="plan the workflow's training jobs from config/config.yaml merged with these files "
-                           "(like snakemake --configfile); repeatable")
-    plan.add_argument("--params", type=_parse_params, help="parameter count, e.g. 70e9 or 13B")
-    plan.add_argument("--method", choices=METHODS)
-    plan.add_argument("--precision", choices=PRECISIONS, default="bf16")
-    plan.add_argument("--gpus", type=int, default=1)
-    plan.add_argument("--gpu-mem-gb", type=float, default=80.0, help="memory of one GPU, as labelled")
-    plan.add_argument("--zero-stage", type=int, choices=(0, 1, 2, 3), default=0)
-    plan.add_argument("--offload-optimizer", action="store_true")
-    plan.add_argument("--offload-params", action="store_true")
-    plan.add_argument("--seq-len", type=int, default=512)
-    plan.add_argument("--micro-batch", type=int, default=1)
-    plan.add_argument("--no-gradient-checkpointing", action="store_true")
-    plan.add_argument("--flash-attention", action="store_true")
-    plan.add_argument("--lora-r", type=int, default=16)
-    plan.add_argument("--lora-fraction", type=float)
-    plan.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
-    plan.add_argument("--hidden-size", type=int)
-    plan.add_argument("--num-layers", type=int)
-    plan.add_argument("--vocab-size", type=int, default=32000)
-    plan.add_argument("--json", action="store_true", help="print the input and the estimate as JSON")
-    plan.set_defaults(run=cmd_plan)

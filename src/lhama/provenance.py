@@ -1,4 +1,5 @@
-"""Provenance recorded next to results: config hash, package versions, dump checksum, hardware."""
+"""Provenance recorded next to results: package versions, hardware and the workflow's git commit, recorded by each
+job that computes something (training, answering, perplexity) from its own environment, and the dump's checksum."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import platform
 from importlib import metadata
+from pathlib import Path
 
 PACKAGES = (
     "lhama", "snakemake", "snakemake-executor-plugin-slurm", "torch", "transformers", "peft", "trl", "datasets",
@@ -52,14 +54,29 @@ def hardware() -> dict:
     return info
 
 
-def collect(config: dict, manifest: dict) -> dict:
+def git_commit(path: str | Path = ".") -> str | None:
+    """The commit of the git checkout holding `path` (with `-dirty` for uncommitted changes), or None."""
+    import subprocess
+
+    try:
+        found = subprocess.run(["git", "-C", str(path), "describe", "--always", "--dirty", "--abbrev=40"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+def environment(workflow_dir: str | Path | None = None) -> dict:
+    """What a job ran with: package versions, hardware and (for the workflow's jobs) its git commit."""
+    return {"packages": package_versions(), "hardware": hardware(),
+            "workflow_commit": git_commit(workflow_dir or Path(__file__).resolve().parent)}
+
+
+def collect(manifest: dict) -> dict:
     dump = manifest["dump"]
     return {
-        "config_sha256": config_hash(config),
-        "seed": config.get("seed"),
         "dump": {"name": dump["name"], "sha1": dump["sha1"], "bytes": dump["bytes"], "format": dump["format"],
                  "schema_version": dump["schema_version"], "dbname": dump["siteinfo"]["dbname"]},
         "index": manifest.get("index") and {k: manifest["index"][k] for k in ("name", "sha1", "entries")},
-        "packages": package_versions(),
-        "hardware": hardware(),
+        **environment(),
     }

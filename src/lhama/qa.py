@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from lhama.errors import QuestionFileError
-from lhama.jsonl import numbered_records
-
-# The study's prompt ("### Instruction / ### Question / ### Answer"), in Portuguese.
-DEFAULT_PROMPT_TEMPLATE = "### Instrução:\n{instruction}\n\n### Entrada:\n{input}\n\n### Resposta:\n{output}"
-DEFAULT_INSTRUCTION = "Responda à pergunta sobre o Brasil em português, de forma correta e concisa."
+from lhama.config.sections import PromptConfig, QAConfig
 
 # infobox field -> (question, answer sentence); `{title}` is the article, `{value}` the field's clean value.
 DEFAULT_INFOBOX_QUESTIONS: dict[str, tuple[str, str]] = {
@@ -53,13 +47,25 @@ MAX_VALUE_CHARS = 150
 
 @dataclass(frozen=True)
 class QAOptions:
-    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
-    instruction: str = DEFAULT_INSTRUCTION
-    infobox_questions: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_INFOBOX_QUESTIONS))
-    kinds: tuple[str, ...] = KINDS
-    lead_sentences: int = 2
-    section_sentences: int = 2
-    max_sections_per_article: int = 3
+    """What the example builders read: the `qa` section, its infobox questions resolved, and the prompt."""
+
+    prompt_template: str
+    instruction: str
+    infobox_questions: dict[str, tuple[str, str]]
+    kinds: tuple[str, ...]
+    lead_sentences: int
+    section_sentences: int
+    max_sections_per_article: int
+
+
+def qa_options(qa: QAConfig | None = None, prompt: PromptConfig | None = None) -> QAOptions:
+    """QAOptions from the `qa` and `prompt` config sections (their defaults when not given)."""
+    qa, prompt = qa or QAConfig(), prompt or PromptConfig()
+    questions = DEFAULT_INFOBOX_QUESTIONS if qa.infobox_questions is None else {
+        key: (value.question, value.answer) for key, value in qa.infobox_questions.items()}
+    return QAOptions(prompt_template=prompt.template, instruction=prompt.instruction,
+                     infobox_questions=dict(questions), kinds=tuple(qa.kinds), lead_sentences=qa.lead_sentences,
+                     section_sentences=qa.section_sentences, max_sections_per_article=qa.max_sections_per_article)
 
 
 # ---------------------------------------------------------------------------------------------------- sentences
@@ -94,7 +100,8 @@ def _field_key(key: str) -> str:
 
 
 def render_prompt(template: str, instruction: str, question: str, output: str) -> str:
-    return template.format(instruction=instruction, input=question, output=output)
+    """The example as one text: the prompt without a chat template (`prompt.template`), then the answer."""
+    return template.format_map({"instruction": instruction, "input": question}) + output
 
 
 def _example(article: dict, kind: str, number: int, question: str, output: str, answers: list[str],
@@ -161,7 +168,8 @@ def section_examples(article: dict, options: QAOptions) -> list[dict]:
     return examples
 
 
-def build_examples(articles: Iterable[dict], options: QAOptions = QAOptions()) -> Iterator[dict]:
+def build_examples(articles: Iterable[dict], options: QAOptions | None = None) -> Iterator[dict]:
+    options = options or qa_options()
     builders = {"infobox": infobox_examples, "lead": lead_examples, "section": section_examples}
     for article in articles:
         for kind in options.kinds:
@@ -172,94 +180,3 @@ def pretraining_records(articles: Iterable[dict]) -> Iterator[dict]:
     for article in articles:
         yield {"text": f"{article['title']}\n\n{article['text']}", "source_id": article["id"],
                "source_title": article["title"]}
-
-
-# ---------------------------------------------------------------------------------------------------- question files
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    question: str
-    answers: list[str | list[str]]
-    reference: str | None = None
-    source: str | None = None
-
-    def to_json(self) -> dict:
-        record = {"id": self.id, "question": self.question, "answers": self.answers}
-        if self.reference is not None:
-            record["reference"] = self.reference
-        if self.source is not None:
-            record["source"] = self.source
-        return record
-
-
-def _check_answers(value: object) -> bool:
-    if not isinstance(value, list):
-        return False
-    for answer in value:
-        if isinstance(answer, str):
-            if not answer.strip():
-                return False
-        elif not (isinstance(answer, list) and answer and all(isinstance(a, str) and a.strip() for a in answer)):
-            return False
-    return True
-
-
-def parse_question(record: object, path: Path, line: int) -> Question:
-    where = f"line {line}"
-    if not isinstance(record, dict):
-        raise QuestionFileError(path, "expected a JSON object", where=where)
-    for key in ("id", "question"):
-        if not isinstance(record.get(key), str) or not record[key].strip():
-            raise QuestionFileError(path, f"'{key}' must be a non-empty string", where=where)
-    if "answers" not in record or not _check_answers(record["answers"]):
-        raise QuestionFileError(
-            path, "'answers' must be a list of non-empty strings or of non-empty lists of strings", where=where
-        )
-    if not record["answers"] and not record.get("reference"):
-        raise QuestionFileError(path, "a question needs 'answers' or a 'reference'", where=where)
-    for key in ("reference", "source"):
-        if key in record and not isinstance(record[key], str):
-            raise QuestionFileError(path, f"'{key}' must be a string", where=where)
-    return Question(record["id"], record["question"], record["answers"], record.get("reference"), record.get("source"))
-
-
-def load_questions(path: str | Path) -> list[Question]:
-    """Read and validate a JSONL question file; errors name the file and line."""
-    path = Path(path)
-    if not path.exists():
-        raise QuestionFileError(path, "question file not found")
-    questions: list[Question] = []
-    seen: dict[str, int] = {}
-    for number, record in numbered_records(path, QuestionFileError):
-        question = parse_question(record, path, number)
-        if question.id in seen:
-            raise QuestionFileError(path, f"duplicate id {question.id!r} (first on line {seen[question.id]})",
-                                    where=f"line {number}")
-        seen[question.id] = number
-        questions.append(question)
-    if not questions:
-        raise QuestionFileError(path, "no questions in file")
-    return questions
-
-
-def example_to_question(example: dict) -> Question:
-    """A held-out instruction example as a question (short answers where the kind has them)."""
-    return Question(example["id"], example["input"], list(example["answers"]), example["output"],
-                    example["source_title"])
-
-
-def qa_options_from_config(section: dict | None) -> QAOptions:
-    """QAOptions from the workflow config's `qa` section (keys as in config/config.schema.yaml)."""
-    section = dict(section or {})
-    questions = section.pop("infobox_questions", None)
-    mapping = DEFAULT_INFOBOX_QUESTIONS if questions is None else {
-        key: (value["question"], value["answer"]) for key, value in questions.items()
-    }
-    known = {"prompt_template", "instruction", "kinds", "lead_sentences", "section_sentences",
-             "max_sections_per_article"}
-    values = {key: section[key] for key in known if key in section}
-    if "kinds" in values:
-        values["kinds"] = tuple(values["kinds"])
-    return QAOptions(infobox_questions=dict(mapping), **values)

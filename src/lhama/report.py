@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from lhama.corpus import iter_articles, read_manifest
-from lhama.jsonl import atomic_open
+from lhama.files import atomic_open
 
 QA_KIND_LABELS = {"infobox": "infobox facts", "lead": "lead (Quem foi / O que é)", "section": "section-grounded"}
 
@@ -60,59 +60,6 @@ def _summary(values: list[int]) -> dict:
             "mean": round(statistics.fmean(ordered), 1), "total": sum(ordered)}
 
 
-# ---------------------------------------------------------------------------------------------------- plots
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"figure.dpi": 110, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
-    return plt
-
-
-def plot_article_lengths(lengths: list[int], path: str | Path) -> None:
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6.0, 3.0))
-    if lengths:
-        import numpy as np
-
-        low, high = max(min(lengths), 1), max(max(lengths), 2)
-        count = min(40, max(5, len(lengths) // 2))
-        logarithmic = high / low >= 20  # a real dump spans stubs to long articles; a sample may not
-        bins = np.logspace(np.log10(low), np.log10(high * 1.01), num=count) if logarithmic else count
-        axis.hist(lengths, bins=bins, color="#2b6c8f", edgecolor="white")
-        if logarithmic:
-            axis.set_xscale("log")
-        axis.axvline(statistics.median(lengths), color="#c0392b", linestyle="--", label="median")
-        axis.legend(frameon=False)
-    axis.set_xlabel("clean text length (characters" + (", log scale)" if axis.get_xscale() == "log" else ")"))
-    axis.set_ylabel("articles")
-    axis.set_title("Article length distribution")
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png")
-    plt.close(figure)
-
-
-def plot_bars(counts: dict[str, int], path: str | Path, *, title: str, xlabel: str) -> None:
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6.0, 0.45 * max(len(counts), 2) + 1.0))
-    labels = list(counts)
-    axis.barh(labels, [counts[label] for label in labels], color="#2b6c8f")
-    for position, label in enumerate(labels):
-        axis.text(counts[label], position, f" {counts[label]}", va="center")
-    axis.invert_yaxis()
-    axis.set_xlabel(xlabel)
-    axis.set_title(title)
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png")
-    plt.close(figure)
-
-
 # ---------------------------------------------------------------------------------------------------- HTML
 
 
@@ -154,53 +101,7 @@ def write_report(path: str | Path, context: dict) -> None:
         handle.write(html)
 
 
-def recall_curve(rows: list[dict], k: int) -> list[float]:
-    """recall@j for j = 1..k from per-question gold ranks (questions without a gold source are left out)."""
-    ranks = [row.get("gold_rank") for row in rows if row.get("source")]
-    if not ranks:
-        return []
-    return [sum(rank is not None and rank <= j for rank in ranks) / len(ranks) for j in range(1, k + 1)]
-
-
-def plot_recall_curves(sets: list[dict], path: str | Path) -> None:
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6.0, 3.0))
-    for result in sets:
-        curve = recall_curve(result["rows"], result["k"])
-        if curve:
-            with_source = sum(1 for row in result["rows"] if row.get("source"))
-            axis.plot(range(1, len(curve) + 1), curve, marker="o", label=f"{result['name']} (n={with_source})")
-    if sets:
-        axis.set_xticks(range(1, max(result["k"] for result in sets) + 1))
-    axis.set_xlabel("passages retrieved (j)")
-    axis.set_ylabel("gold article in top j")
-    axis.set_ylim(0, 1.05)
-    axis.set_title("Retrieval recall of the gold article")
-    axis.legend(frameon=False)
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png")
-    plt.close(figure)
-
-
 # ---------------------------------------------------------------------------------------------------- results
-
-
-def read_tsv(path: str | Path) -> list[dict]:
-    """Rows of a TSV written by the workflow; numbers become floats (ints stay ints), empty cells None."""
-    import csv
-
-    def value(text: str):
-        if text == "":
-            return None
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
-
-    with open(path, encoding="utf-8", newline="") as handle:
-        return [{key: value(cell) for key, cell in row.items()} for row in csv.DictReader(handle, delimiter="\t")]
 
 
 def headline(metrics: list[dict], comparisons: list[dict], variants: list[str],
@@ -244,73 +145,3 @@ def answers_by_question(scores: Iterable[dict], variants: list[str],
         question["by_variant"][row["variant"]] = row
     return [{"model": model, "questions": questions, "variants": variants, "rows": list(group.values())}
             for (model, questions), group in sorted(groups.items(), key=lambda item: order.get(item[0][1], len(order)))]
-
-
-def plot_accuracy(metrics_tsv: str | Path, path: str | Path, question_sets: list[str] | None = None) -> None:
-    """Grouped bars: accuracy of every model x variant on every question set, with bootstrap 95% intervals."""
-    import numpy as np
-
-    rows = [row for row in read_tsv(metrics_tsv) if row.get("accuracy") is not None]
-    order = {name: number for number, name in enumerate(question_sets or [])}
-    sets = sorted(dict.fromkeys(row["questions"] for row in rows), key=lambda name: order.get(name, len(order)))
-    series = list(dict.fromkeys((row["model"], row["variant"]) for row in rows))
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6.5, 3.2))
-    width = 0.8 / max(len(series), 1)
-    colors = plt.get_cmap("tab10")
-    for number, (model, variant) in enumerate(series):
-        values, low, high = [], [], []
-        for name in sets:
-            row = next((r for r in rows if (r["model"], r["variant"], r["questions"]) == (model, variant, name)), None)
-            accuracy = row["accuracy"] if row else np.nan
-            values.append(accuracy)
-            low.append(accuracy - row["accuracy_low"] if row and row.get("accuracy_low") is not None else 0)
-            high.append(row["accuracy_high"] - accuracy if row and row.get("accuracy_high") is not None else 0)
-        positions = np.arange(len(sets)) + (number - (len(series) - 1) / 2) * width
-        label = variant if len({m for m, _ in series}) == 1 else f"{model} {variant}"
-        axis.bar(positions, values, width, yerr=[low, high], capsize=2, label=label, color=colors(number % 10))
-    labels = [f"{name}\n(n={next(r.get('n_with_answers') or r['n'] for r in rows if r['questions'] == name)})"
-              for name in sets]
-    axis.set_xticks(np.arange(len(sets)), labels)
-    axis.set_ylabel("accuracy")
-    axis.set_ylim(0, 1.05)
-    axis.set_title("Answers containing a reference answer (95% bootstrap intervals)")
-    axis.legend(frameon=False, fontsize=8, ncol=min(4, len(series)))
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png")
-    plt.close(figure)
-
-
-def accounting_summary(path: str | Path | None) -> dict:
-    """GPU- and CPU-hours per stage from results/accounting.tsv (one row per SLURM job); a note when the run had
-    no SLURM accounting (a local run)."""
-    if not path or not Path(path).exists():
-        return {"rows": [], "note": "No SLURM accounting: this run did not go through SLURM."}
-    from lhama.accounting import read_tsv as read_accounting
-
-    raw, note = read_accounting(Path(path))
-    if not raw:
-        return {"rows": [], "note": note or "No SLURM accounting: no SLURM job of this workflow was found by sacct."}
-    jobs = [{key: _number(value) if key not in ("rule", "wildcards", "jobid", "state") else value
-             for key, value in row.items()} for row in raw]
-    stages: dict[str, dict] = {}
-    for job in jobs:
-        stage = stages.setdefault(job["rule"], {"rule": job["rule"], "jobs": 0, "elapsed_h": 0.0, "cpu_hours": 0.0,
-                                                "gpu_hours": 0.0, "max_rss_mb": None})
-        stage["jobs"] += 1
-        stage["elapsed_h"] += (job.get("elapsed_s") or 0) / 3600
-        stage["cpu_hours"] += job.get("cpu_hours") or 0.0
-        stage["gpu_hours"] += job.get("gpu_hours") or 0.0
-        if job.get("max_rss_mb") is not None:
-            stage["max_rss_mb"] = max(stage["max_rss_mb"] or 0, job["max_rss_mb"])
-    return {"rows": sorted(stages.values(), key=lambda row: -row["elapsed_h"]), "note": ""}
-
-
-def _number(text: str | None):
-    if text in (None, ""):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None

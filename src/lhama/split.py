@@ -8,11 +8,14 @@ side (`GroupShuffleSplit`), so no test question has a training question from its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from lhama.config.sections import SplitConfig
 from lhama.errors import LhamaError
+from lhama.files import read_jsonl, write_json, write_jsonl
 
 SplitBy = Literal["pair", "article"]
 
@@ -32,8 +35,8 @@ class SplitReport:
         return dict(self.__dict__)
 
 
-def split_examples(examples: list[dict], *, by: SplitBy = "pair", test_size: float = 0.1,
-                   seed: int = 42) -> tuple[list[dict], list[dict], SplitReport]:
+def split_examples(examples: list[dict], *, by: SplitBy = SplitConfig.by, test_size: float = SplitConfig.test_size,
+                   seed: int = SplitConfig.seed) -> tuple[list[dict], list[dict], SplitReport]:
     if len(examples) < 2:
         raise LhamaError(f"cannot split {len(examples)} example(s): need at least 2")
     if not 0 < test_size < 1:
@@ -58,3 +61,22 @@ def split_examples(examples: list[dict], *, by: SplitBy = "pair", test_size: flo
         test_with_train_article=sum(example["source_id"] in train_articles for example in test),
     )
     return list(train), list(test), report
+
+
+def write_split(examples_path: str | Path, out_dir: str | Path, config: SplitConfig | None = None, *,
+                train_path: str | Path | None = None, test_path: str | Path | None = None,
+                questions_path: str | Path | None = None, report_path: str | Path | None = None) -> SplitReport:
+    """Split an examples JSONL into train.jsonl, test.jsonl, the held-out question file test_questions.jsonl and the
+    leakage report split.json (each path can be given apart)."""
+    from lhama.questions import example_to_question
+
+    config = config or SplitConfig()
+    out_dir = Path(out_dir)
+    train, test, report = split_examples(list(read_jsonl(examples_path)), by=config.by, test_size=config.test_size,
+                                         seed=config.seed)
+    write_jsonl(train_path or out_dir / "train.jsonl", train)
+    write_jsonl(test_path or out_dir / "test.jsonl", test)
+    write_jsonl(questions_path or out_dir / "test_questions.jsonl",
+                (example_to_question(example).to_json() for example in test))
+    write_json(report_path or out_dir / "split.json", report.to_json())
+    return report

@@ -1,56 +1,23 @@
-"""Helpers shared by the Snakemake rules (`workflow/rules/common.smk`) and their thin scripts."""
+"""What the Snakefile (`workflow/rules/common.smk`) computes when the DAG is built: the checked config, the dump and
+question-set paths, the model registry, the training plans and the resources of the GPU jobs. The rules' scripts
+use `lhama.job` instead, which imports none of this."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import logging
+import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import jsonschema
-import yaml
-
-from lhama.errors import ConfigError  # noqa: F401  (re-exported for the rules)
-
-if TYPE_CHECKING:
-    from lhama.models import ModelSpec
+from lhama.config.loading import ModelEntry, model_entries, parse, rule_resources, to_dict
+from lhama.config.sections import WorkflowConfig
+from lhama.errors import ConfigError
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
 QUESTION_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+SFT_CHECK_CACHE = ".snakemake/lhama/sft-args.json"
 
-
-def log_to_file(path: str | Path) -> None:
-    """Route the package's logs (and warnings) to a rule's `log:` file."""
-    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # it logs every optional CPU variant it misses
-    logging.captureWarnings(True)
-
-
-def read_schema(path: str | Path) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-
-
-def check_config(config: dict, schema: Mapping, source: str = "config") -> None:
-    """One clear line for the first schema violation, naming the key (before Snakemake's own validation)."""
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
-    if error is None:
-        return
-    key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-    if error.validator == "additionalProperties":
-        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        name = f"{key}.{unknown[0]}" if key != "(top level)" else unknown[0]
-        raise ConfigError(name, f"unknown key (allowed here: {allowed})", source=source)
-    raise ConfigError(key, error.message, source=source)
+__all__ = ["ConfigError", "ModelEntry", "load_workflow_config", "model_entries", "rule_resources", "to_dict"]
 
 
 def command_line_config(workflow) -> dict:
@@ -58,48 +25,41 @@ def command_line_config(workflow) -> dict:
     return dict(getattr(getattr(workflow, "config_settings", None), "overwrite_config", None) or {})
 
 
-def _takes_string(schema: Mapping) -> bool:
-    kinds = schema.get("type")
-    if kinds is None:
-        return "enum" in schema and any(isinstance(choice, str) for choice in schema["enum"])
-    return "string" in ([kinds] if isinstance(kinds, str) else kinds)
+def config_source(workflow) -> str:
+    """The config files in force (for error messages), e.g. `config/config.yaml, --config`."""
+    sources = [str(path) for path in getattr(workflow, "configfiles", []) or []]
+    if command_line_config(workflow):
+        sources.append("--config")
+    return ", ".join(sources) or "config"
 
 
-def _subschema(schema: Mapping, key: str) -> Mapping:
-    if key in schema.get("properties", {}):
-        return schema["properties"][key]
-    extra = schema.get("additionalProperties")
-    return extra if isinstance(extra, Mapping) else {}
+def load_workflow_config(config: dict, workflow=None, *, check_train_args: bool = True) -> WorkflowConfig:
+    """What common.smk does first: the merged config checked against the section classes (one line naming the
+    first bad key and where it came from), every model's `train.args` checked by HfArgumentParser (cached in
+    .snakemake/lhama), then `config` itself replaced by the complete, typed values, so Snakemake's own
+    validation and `snakemake --report` see what the jobs get."""
+    source = config_source(workflow) if workflow is not None else "config"
+    typed = parse(WorkflowConfig, config, source=source)
+    if check_train_args:
+        from lhama.config.sft import check_sft_args
+
+        try:
+            checked = check_sft_args(typed.train.args, "train.args", cache=SFT_CHECK_CACHE)
+            typed = dataclasses.replace(typed, train=dataclasses.replace(typed.train, args=checked))
+            entries = model_entries(typed)
+            for name in _models_with_own_args(typed):
+                own = typed.models[name].train["args"]
+                checked = check_sft_args(entries[name].train.args, f"models.{name}.train.args", cache=SFT_CHECK_CACHE)
+                own.update({key: checked[key] for key in own})
+        except ConfigError as error:
+            raise ConfigError(error.key, error.problem, source=source) from None
+    config.clear()
+    config.update(to_dict(typed))
+    return typed
 
 
-def type_command_line_values(config: dict, overrides: Mapping, schema: Mapping, path: str = "") -> list[str]:
-    """Snakemake reads the inside of `--config generation="{max_new_tokens: 8}"` with YAML's BaseLoader, so 8
-    arrives as '8'. Re-read such strings as YAML wherever the schema does not take a string there (and in
-    free-form sections such as `train.args`), in place. Returns the keys that were retyped."""
-    retyped: list[str] = []
-    for key, override in overrides.items():
-        name = f"{path}.{key}" if path else str(key)
-        sub = _subschema(schema, key)
-        value = config.get(key)
-        if isinstance(override, Mapping) and isinstance(value, dict):
-            retyped += type_command_line_values(value, override, sub, name)
-        elif isinstance(value, list) and isinstance(override, list) and not _takes_string(sub.get("items", {})):
-            for index, item in enumerate(value):
-                if isinstance(item, str) and not isinstance(parsed := _yaml_scalar(item), str):
-                    value[index] = parsed
-                    retyped.append(f"{name}[{index}]")
-        elif isinstance(value, str) and value == override and not _takes_string(sub):
-            if not isinstance(parsed := _yaml_scalar(value), str):
-                config[key] = parsed
-                retyped.append(name)
-    return retyped
-
-
-def _yaml_scalar(text: str):
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+def _models_with_own_args(config: WorkflowConfig) -> list[str]:
+    return [name for name, model in config.models.items() if model is not None and "args" in model.train]
 
 
 def is_url(value: str) -> bool:
@@ -138,158 +98,24 @@ def question_sets(paths: list[str]) -> dict[str, str]:
     return sets
 
 
-def limit_threads(threads: int) -> None:
-    """Keep torch (and OpenMP/BLAS in child processes) to the job's `threads:`. Oversubscribed cores made
-    training and generation up to 10x slower when two jobs shared them."""
-    import os
-    import sys
-
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-
-
-class step:
-    """Context for a rule's script: logs to the rule's log file; a user-facing error becomes one line and exit 1.
-
-    Usage in workflow/scripts: `with step(snakemake): ...`.
-    """
-
-    def __init__(self, smk) -> None:
-        self.log_path = smk.log[0] if smk.log else None
-        self.rule = smk.rule
-        self.threads = getattr(smk, "threads", None)
-
-    def __enter__(self) -> "step":
-        if self.log_path:
-            log_to_file(self.log_path)
-        if self.threads:
-            limit_threads(self.threads)
-        logging.getLogger("lhama").info("rule %s started", self.rule)
-        return self
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        import sys
-
-        from lhama.errors import LhamaError
-
-        if isinstance(error, LhamaError):
-            logging.getLogger("lhama").error("%s", error)
-            print(f"lhama ({self.rule}): error: {error}", file=sys.stderr)
-            sys.exit(1)
-        if error is None:
-            logging.getLogger("lhama").info("rule %s done", self.rule)
-        return False
-
-
-def config_source(workflow) -> str:
-    """The config files in force (for error messages), e.g. `config/config.yaml, --config`."""
-    sources = [str(path) for path in getattr(workflow, "configfiles", []) or []]
-    if command_line_config(workflow):
-        sources.append("--config")
-    return ", ".join(sources) or "config"
-
-
-def prepare_workflow_config(config: dict, workflow, schema_path: str | Path) -> None:
-    """What common.smk does first: type the `--config` values, then stop on the first schema violation with
-    one line naming the key."""
-    schema = read_schema(schema_path)
-    retyped = type_command_line_values(config, command_line_config(workflow), schema)
-    if retyped:
-        logging.getLogger("lhama").debug("--config values read as YAML: %s", ", ".join(retyped))
-    check_config(config, schema, source=config_source(workflow))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the model registry and the jobs it implies
-
-DEFAULT_CONFIG = "config/config.yaml"
-SCHEMA = "config/config.schema.yaml"
-
-
-def deep_merge(base: Mapping, override: Mapping) -> dict:
-    """`override` on top of `base`, recursing into mappings (as Snakemake merges --configfile files)."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def load_config(files: list[str] | None = None, root: str | Path = ".") -> dict:
-    """config/config.yaml merged with `files`, checked against the schema and filled with its defaults: the
-    config a `snakemake --configfile FILE...` run would see."""
-    from snakemake.utils import validate
-
-    root = Path(root)
-    config: dict = {}
-    for name in [str(root / DEFAULT_CONFIG), *(files or [])]:
-        try:
-            loaded = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError("--config", f"{name}: no such file") from None
-        except yaml.YAMLError as error:
-            raise ConfigError("--config", f"{name}: not valid YAML ({error})") from None
-        config = deep_merge(config, loaded)
-    check_config(config, read_schema(root / SCHEMA), source=", ".join([DEFAULT_CONFIG, *(files or [])]))
-    validate(config, str(root / SCHEMA))
-    return config
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One model of the registry: its spec, its training config (`train` merged with the model's own) and
-    its resources by rule (`resources` merged with the model's own)."""
-
-    spec: "ModelSpec"
-    train: dict
-    resources: dict
-
-
-def model_entries(config: Mapping) -> dict[str, ModelEntry]:
-    from lhama.models import model_spec_from_dict
-
-    entries = {}
-    for name, mapping in config["models"].items():
-        if mapping is None:
-            continue
-        spec_keys = {"source", "params", "trust_remote_code", "revision", "chat_template"}
-        spec = model_spec_from_dict(name, {k: v for k, v in mapping.items() if k in spec_keys})
-        train = deep_merge(config.get("train", {}), mapping.get("train", {}) or {})
-        resources = deep_merge(config.get("resources", {}), mapping.get("resources", {}) or {})
-        entries[name] = ModelEntry(spec, train, resources)
-    if not entries:
-        raise ConfigError("models", "no model left: every entry is null")
-    return entries
-
-
-def inference_gpus(params: float, cluster: Mapping) -> int:
-    from lhama.plan import inference_gpus as gpus
-
-    return gpus(params, dict(cluster))
-
-
-def rule_resources(resources: Mapping, rule: str) -> dict:
-    return {**resources.get("default", {}), **resources.get(rule, {})}
-
-
-def workflow_plans(config: Mapping, base_dir: str | Path = ".") -> list:
+def workflow_plans(config: WorkflowConfig, base_dir: str | Path = ".") -> list:
     """One `JobPlan` per configured model's training job; a job that cannot fit raises a ConfigError naming
     the model (so a dry run stops before anything is queued)."""
     from lhama.plan import training_plan
 
-    return [training_plan(name, entry.spec.params, entry.train, config.get("cluster", {}),
-                          rule_resources(entry.resources, "train"), base_dir)
+    return [training_plan(name, entry.spec.params, entry.train, config.cluster, entry.rule_resources("train"),
+                          base_dir)
             for name, entry in model_entries(config).items()]
 
 
-def generation_template(train: Mapping) -> str:
-    """The answer stage's prompt for a model without a chat template: the training prompt (`train.prompt_template`,
-    {instruction} and {input}) in `lhama.generate.format_prompts`'s terms ({system} and {prompt})."""
-    from lhama.train import DEFAULT_PROMPT_TEMPLATE
+def inference_resources(entry: ModelEntry, rule: str, config: WorkflowConfig) -> dict[str, int]:
+    """An answering or perplexity job's resources: the rule's, plus the GPUs a bf16 copy of the model needs and
+    the host memory that goes with them."""
+    from lhama.plan import inference_gpus
 
-    template = train.get("prompt_template") or DEFAULT_PROMPT_TEMPLATE
-    return template.replace("{instruction}", "{system}").replace("{input}", "{prompt}")
+    values = entry.rule_resources(rule)
+    gpus = inference_gpus(entry.spec.params, config.cluster)
+    values["gpu"] = gpus
+    if gpus:
+        values["mem_mb"] = max(values.get("mem_mb", 0), gpus * config.cluster.mem_mb_per_gpu // 2)
+    return values

@@ -8,11 +8,6 @@ localrules:
     accounting,
 
 
-def accounting_inputs(wildcards):
-    """Everything the report reads except this table: the accounting runs once all those jobs have finished."""
-    return [path for path in rules.report.input if isinstance(path, str) and not path.startswith("results/accounting")]
-
-
 rule accounting:
     input:
         accounting_inputs,

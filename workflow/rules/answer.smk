@@ -4,25 +4,23 @@ rule answer:
     output:
         answers="results/answers/{model}/{variant}/{eval_set}.jsonl",
         summary="results/answers/{model}/{variant}/{eval_set}.summary.json",
-    params:
-        decoding=config["generation"],
-        # every variant is asked the way the tuned model was trained: the instruction as the system turn
-        system=config["qa"]["instruction"],
-        template=lambda wildcards: lw.generation_template(MODELS[wildcards.model].train),
-        k=config["rag"]["retriever"]["k"],
-        rag=config["rag"],
-        spec=lambda wildcards: MODELS[wildcards.model].spec,
-    threads: lambda wildcards: model_resources("answer", wildcards).get("cpus", 2)
-    resources:
-        mem_mb=inference_resource("answer", "mem_mb"),
-        runtime=inference_resource("answer", "runtime"),
-        gpu=inference_resource("answer", "gpu"),
     log:
         "logs/answer/{model}/{variant}/{eval_set}.log",
     benchmark:
         "results/benchmarks/answer/{model}/{variant}/{eval_set}.tsv"
     conda:
         "../../envs/eval.yaml"
+    threads: lambda wildcards: MODELS[wildcards.model].rule_resources("answer").get("cpus", 2)
+    resources:
+        mem_mb=inference_resource("answer", "mem_mb"),
+        runtime=inference_resource("answer", "runtime"),
+        gpu=inference_resource("answer", "gpu"),
+    params:
+        decoding=to_dict(CONFIG.generation),
+        # every variant is asked the way the tuned model was trained (lhama.prompts)
+        prompt=to_dict(CONFIG.prompt),
+        retrieval=answer_retrieval,
+        spec=model_spec,
     script:
         "../scripts/answer.py"
 
@@ -31,25 +29,32 @@ rule evaluate:
     input:
         answers=all_answers(),
         retrieval=expand("results/rag/retrieval/{eval_set}.json", eval_set=EVAL_SETS),
-        perplexity=expand("results/train/{model}/perplexity.json", model=MODELS) if needs_tuning() else [],
+        perplexity=tuned_outputs("results/train/{model}/perplexity.json"),
     output:
-        metrics=report("results/evaluation/metrics.tsv", caption="../report/metrics.rst", category="Results"),
+        metrics=report(
+            "results/evaluation/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="Results",
+        ),
         scores="results/evaluation/scores.jsonl",
-        comparisons=report("results/evaluation/comparisons.tsv", caption="../report/comparisons.rst",
-                           category="Results"),
-    params:
-        evaluate=config["evaluate"],
-        eval_sets=list(EVAL_SETS),
-        models=list(MODELS),
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
+        comparisons=report(
+            "results/evaluation/comparisons.tsv",
+            caption="../report/comparisons.rst",
+            category="Results",
+        ),
     log:
         "logs/evaluate.log",
     benchmark:
         "results/benchmarks/evaluate.tsv"
     conda:
         "../../envs/eval.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        evaluate=to_dict(CONFIG.evaluate),
+        eval_sets=list(EVAL_SETS),
+        models=list(MODELS),
     script:
         "../scripts/evaluate.py"
 
@@ -58,14 +63,18 @@ rule results_plot:
     input:
         "results/evaluation/metrics.tsv",
     output:
-        report("results/plots/accuracy.png", caption="../report/accuracy.rst", category="Results"),
-    params:
-        eval_sets=list(EVAL_SETS),
+        report(
+            "results/plots/accuracy.png",
+            caption="../report/accuracy.rst",
+            category="Results",
+        ),
     log:
         "logs/results_plot.log",
     benchmark:
         "results/benchmarks/results_plot.tsv"
     conda:
-        "../../envs/eval.yaml"
+        "../../envs/data.yaml"
+    params:
+        eval_sets=list(EVAL_SETS),
     script:
         "../scripts/results_plot.py"

@@ -1,19 +1,49 @@
 import lhama.workflow as lw
+from lhama.config.loading import to_dict
+from lhama.config.sections import RetrievalSettings
 from snakemake.utils import validate
 
-# `--config` values typed as the schema expects and one clear line naming a bad key, then Snakemake's own
-# validation (which also fills defaults).
-lw.prepare_workflow_config(config, workflow, workflow.basedir + "/config/config.schema.yaml")
-validate(config, schema="../../config/config.schema.yaml")
+# The merged config checked against lhama.config's section classes (one line naming the first bad key and its
+# source), every model's train.args checked by transformers' HfArgumentParser (not in the jobs of a cluster run,
+# which re-read this file), then `config` replaced by the complete typed values; Snakemake's validation is the
+# catalog's schema, generated from the same classes.
+CONFIG = lw.load_workflow_config(config, workflow, check_train_args=workflow.is_main_process)
 
-DUMP = lw.local_dump_path(config["dump"], config["download"]["dir"])
-DOWNLOADING = lw.is_url(config["dump"])
-INDEX = lw.index_for(DUMP, config["dump_index"], will_download=DOWNLOADING)
-QUESTION_SETS = lw.question_sets(config["questions"])
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+DUMP = lw.local_dump_path(CONFIG.dump, CONFIG.download.dir)
+DOWNLOADING = lw.is_url(CONFIG.dump)
+INDEX = lw.index_for(DUMP, CONFIG.dump_index, will_download=DOWNLOADING)
+QUESTION_SETS = lw.question_sets(CONFIG.questions)
+# Retrieval is scored, and questions are answered, on every configured question set plus the held-out split.
+HELDOUT = "heldout"
+if HELDOUT in QUESTION_SETS:
+    raise lw.ConfigError(
+        "questions",
+        f"the set name {HELDOUT!r} is reserved for the held-out split; rename the file",
+    )
+EVAL_SETS = {**QUESTION_SETS, HELDOUT: "results/qa/test_questions.jsonl"}
+SHARDS = [f"{shard:03d}" for shard in range(CONFIG.rag.shards)]
+MODELS = lw.model_entries(CONFIG)
+VARIANTS = CONFIG.variants
+# Sized by `lhama plan` from the model's size and training config; a job that cannot fit stops the dry run here.
+TRAIN_PLANS = {plan.model: plan for plan in lw.workflow_plans(CONFIG, workflow.basedir)}
+# What retrieving reads of `rag` (the query side): the params of retrieval_eval and of the rag answers.
+RETRIEVAL = to_dict(RetrievalSettings.of(CONFIG.rag))
 
 
 wildcard_constraints:
     qset="|".join(re.escape(name) for name in QUESTION_SETS),
+    eval_set="|".join(re.escape(name) for name in EVAL_SETS),
+    shard=r"\d{3}",
+    model="|".join(re.escape(name) for name in MODELS),
+    variant="|".join(VARIANTS),
+
+
+def rule_resources(name):
+    return lw.rule_resources(CONFIG.resources, name)
 
 
 def extract_input(wildcards):
@@ -24,46 +54,17 @@ def question_file(wildcards):
     return QUESTION_SETS[wildcards.qset]
 
 
-def rule_resources(name):
-    return {**config["resources"]["default"], **config["resources"].get(name, {})}
-
-
-def pretraining_outputs():
-    return ["results/qa/pretraining.jsonl"] if config["qa"]["pretraining_text"] else []
-
-
-SHARDS = [f"{shard:03d}" for shard in range(config["rag"]["shards"])]
-# Retrieval is scored on every configured question set plus the held-out split of the instruction data.
-HELDOUT = "heldout"
-if HELDOUT in QUESTION_SETS:
-    raise lw.ConfigError("questions", f"the set name {HELDOUT!r} is reserved for the held-out split; rename the file")
-EVAL_SETS = {**QUESTION_SETS, HELDOUT: "results/qa/test_questions.jsonl"}
-
-
-wildcard_constraints:
-    shard=r"\d{3}",
-    eval_set="|".join(re.escape(name) for name in EVAL_SETS),
-
-
 def eval_question_file(wildcards):
     return EVAL_SETS[wildcards.eval_set]
 
 
+def pretraining_outputs():
+    return ["results/qa/pretraining.jsonl"] if CONFIG.qa.pretraining_text else []
+
+
 def embedder_inputs(wildcards=None):
     """The cached embedder snapshot a hub embedder needs (fetched once by the download_embedder localrule)."""
-    return ["results/rag/embedder.json"] if config["rag"]["embedder"]["model"].startswith("hub:") else []
-
-
-# ----------------------------------------------------------------------------------------------- models, variants
-MODELS = lw.model_entries(config)
-VARIANTS = config["variants"]
-# Sized by `lhama plan` from the model's size and training config; a job that cannot fit stops the dry run here.
-TRAIN_PLANS = {plan.model: plan for plan in lw.workflow_plans(config, workflow.basedir)}
-
-
-wildcard_constraints:
-    model="|".join(re.escape(name) for name in MODELS),
-    variant="|".join(VARIANTS),
+    return ["results/rag/embedder.json"] if CONFIG.rag.embedder.model.startswith("hub:") else []
 
 
 def hub_models():
@@ -75,8 +76,15 @@ def model_download(wildcards):
     return [f"results/models/{wildcards.model}/hub.json"] if MODELS[wildcards.model].spec.kind == "hub" else []
 
 
-def model_resources(rule, wildcards):
-    return lw.rule_resources(MODELS[wildcards.model].resources, rule)
+def model_spec(wildcards):
+    return MODELS[wildcards.model].spec.to_dict()
+
+
+def model_resources(rule, name):
+    def value(wildcards):
+        return MODELS[wildcards.model].rule_resources(rule).get(name)
+
+    return value
 
 
 def train_resources(name):
@@ -85,28 +93,35 @@ def train_resources(name):
 
     def value(wildcards):
         plan = TRAIN_PLANS[wildcards.model]
-        values = {"mem_mb": plan.mem_mb, "runtime": plan.runtime_min, "gpu": plan.gpus, "cpus_per_task": plan.cpus,
-                  "nodes": plan.nodes, "tasks": plan.tasks, "mpi": plan.tasks > 1, "tasks_per_gpu": 1 if plan.gpus else 0,
-}
+        values = {
+            "mem_mb": plan.mem_mb,
+            "runtime": plan.runtime_min,
+            "gpu": plan.gpus,
+            "cpus_per_task": plan.cpus,
+            "nodes": plan.nodes,
+            "tasks": plan.tasks,
+            "mpi": plan.tasks > 1,
+            "tasks_per_gpu": 1 if plan.gpus else 0,
+        }
         return values[name]
 
     return value
 
 
 def inference_resource(rule, name):
+    """An answering or perplexity job's resources, with the GPUs a bf16 copy of its model needs."""
+
     def value(wildcards):
-        entry = MODELS[wildcards.model]
-        gpus = lw.inference_gpus(entry.spec.params, config["cluster"])
-        values = {**model_resources(rule, wildcards), "gpu": gpus}
-        if gpus:
-            values["mem_mb"] = max(values["mem_mb"], gpus * config["cluster"]["mem_mb_per_gpu"] // 2)
-        return values.get(name)
+        return lw.inference_resources(MODELS[wildcards.model], rule, CONFIG).get(name)
 
     return value
 
 
 def answer_inputs(wildcards):
-    inputs = {"model": f"results/models/{wildcards.model}/base", "questions": eval_question_file(wildcards)}
+    inputs = {
+        "model": f"results/models/{wildcards.model}/base",
+        "questions": eval_question_file(wildcards),
+    }
     if wildcards.variant.startswith("tuned"):
         inputs["adapter"] = f"results/models/{wildcards.model}/tuned"
     if wildcards.variant.endswith("rag"):
@@ -114,10 +129,28 @@ def answer_inputs(wildcards):
     return inputs
 
 
+def answer_retrieval(wildcards):
+    """What a rag variant's job reads of `rag`; nothing for base and tuned, so a retriever knob leaves them be."""
+    return RETRIEVAL if wildcards.variant.endswith("rag") else None
+
+
 def all_answers():
-    return expand("results/answers/{model}/{variant}/{eval_set}.jsonl", model=MODELS, variant=VARIANTS,
-                  eval_set=EVAL_SETS)
+    return expand(
+        "results/answers/{model}/{variant}/{eval_set}.jsonl",
+        model=MODELS,
+        variant=VARIANTS,
+        eval_set=EVAL_SETS,
+    )
 
 
 def needs_tuning():
     return any(variant.startswith("tuned") for variant in VARIANTS)
+
+
+def tuned_outputs(pattern):
+    return expand(pattern, model=MODELS) if needs_tuning() else []
+
+
+def accounting_inputs(wildcards):
+    """Everything the report reads except this table: the accounting runs once all those jobs have finished."""
+    return [path for path in rules.report.input if isinstance(path, str) and not path.startswith("results/accounting")]

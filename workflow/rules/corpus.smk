@@ -3,20 +3,20 @@ rule extract:
         unpack(extract_input),
     output:
         directory("results/corpus/articles"),
-    params:
-        min_chars=config["extract"]["min_chars"],
-        range_mb=config["extract"]["range_mb"],
-        articles_per_shard=config["extract"]["articles_per_shard"],
-    threads: config["extract"]["workers"]
-    resources:
-        mem_mb=rule_resources("extract")["mem_mb"],
-        runtime=rule_resources("extract")["runtime"],
     log:
         "logs/extract.log",
     benchmark:
         "results/benchmarks/extract.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: CONFIG.extract.workers
+    resources:
+        mem_mb=rule_resources("extract")["mem_mb"],
+        runtime=rule_resources("extract")["runtime"],
+    params:
+        min_chars=CONFIG.extract.min_chars,
+        range_mb=CONFIG.extract.range_mb,
+        articles_per_shard=CONFIG.extract.articles_per_shard,
     script:
         "../scripts/extract.py"
 
@@ -28,17 +28,23 @@ rule corpus_stats:
     output:
         stats="results/corpus/stats.json",
         lengths=report(
-            "results/plots/article_lengths.png", caption="../report/article_lengths.rst", category="Corpus"
+            "results/plots/article_lengths.png",
+            caption="../report/article_lengths.rst",
+            category="Corpus",
         ),
-        kinds=report("results/plots/qa_kinds.png", caption="../report/qa_kinds.rst", category="Instruction data"),
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
+        kinds=report(
+            "results/plots/qa_kinds.png",
+            caption="../report/qa_kinds.rst",
+            category="Instruction data",
+        ),
     log:
         "logs/corpus_stats.log",
     benchmark:
         "results/benchmarks/corpus_stats.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
     script:
         "../scripts/corpus_stats.py"

@@ -7,16 +7,16 @@ if DOWNLOADING:
         output:
             dump=DUMP,
             index=[INDEX] if INDEX else [],
-        params:
-            url=config["dump"],
-            dest=config["download"]["dir"],
-            mirror=config["download"]["mirror"],
-            algorithm=config["download"]["checksum"],
         log:
             "logs/download_dump.log",
         benchmark:
             "results/benchmarks/download_dump.tsv"
         conda:
             "../../envs/data.yaml"
+        params:
+            url=CONFIG.dump,
+            dest=CONFIG.download.dir,
+            mirror=CONFIG.download.mirror,
+            algorithm=CONFIG.download.checksum,
         script:
             "../scripts/download_dump.py"

@@ -3,17 +3,19 @@ rule qa:
         articles="results/corpus/articles",
     output:
         examples="results/qa/examples.jsonl",
-    params:
-        qa=config["qa"],
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
     log:
         "logs/qa.log",
     benchmark:
         "results/benchmarks/qa.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        # what the examples are built from: the qa section (pretraining_text is the next rule's) and the prompt
+        qa={k: v for k, v in to_dict(CONFIG.qa).items() if k != "pretraining_text"},
+        prompt=to_dict(CONFIG.prompt),
     script:
         "../scripts/qa.py"
 
@@ -23,15 +25,15 @@ rule pretraining_text:
         articles="results/corpus/articles",
     output:
         "results/qa/pretraining.jsonl",
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
     log:
         "logs/pretraining_text.log",
     benchmark:
         "results/benchmarks/pretraining_text.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
     script:
         "../scripts/pretraining_text.py"
 
@@ -44,19 +46,17 @@ rule split:
         test="results/qa/test.jsonl",
         test_questions="results/qa/test_questions.jsonl",
         report="results/qa/split.json",
-    params:
-        by=config["split"]["by"],
-        test_size=config["split"]["test_size"],
-        seed=config["split"]["seed"],
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
     log:
         "logs/split.log",
     benchmark:
         "results/benchmarks/split.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        split=to_dict(CONFIG.split),
     script:
         "../scripts/split.py"
 
@@ -67,14 +67,14 @@ rule check_questions:
         articles="results/corpus/articles",
     output:
         "results/questions/{qset}.json",
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
     log:
         "logs/check_questions/{qset}.log",
     benchmark:
         "results/benchmarks/check_questions/{qset}.tsv"
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
     script:
         "../scripts/check_questions.py"

@@ -1,4 +1,4 @@
-if config["rag"]["embedder"]["model"].startswith("hub:"):
+if CONFIG.rag.embedder.model.startswith("hub:"):
 
     localrules:
         download_embedder,
@@ -6,14 +6,14 @@ if config["rag"]["embedder"]["model"].startswith("hub:"):
     rule download_embedder:
         output:
             "results/rag/embedder.json",
-        params:
-            source=config["rag"]["embedder"]["model"],
         log:
             "logs/rag/download_embedder.log",
         benchmark:
             "results/benchmarks/rag/download_embedder.tsv"
         conda:
             "../../envs/rag.yaml"
+        params:
+            source=CONFIG.rag.embedder.model,
         script:
             "../scripts/download_embedder.py"
 
@@ -24,18 +24,19 @@ rule chunk:
         articles="results/corpus/articles",
     output:
         "results/rag/shards/{shard}/chunks.jsonl",
-    params:
-        rag=config["rag"],
-        num_shards=len(SHARDS),
-    resources:
-        mem_mb=rule_resources("chunk")["mem_mb"],
-        runtime=rule_resources("chunk")["runtime"],
     log:
         "logs/rag/chunk/{shard}.log",
     benchmark:
         "results/benchmarks/rag/chunk/{shard}.tsv"
     conda:
         "../../envs/rag.yaml"
+    resources:
+        mem_mb=rule_resources("chunk")["mem_mb"],
+        runtime=rule_resources("chunk")["runtime"],
+    params:
+        embedder=CONFIG.rag.embedder.model,  # its tokenizer measures the chunks
+        chunker=to_dict(CONFIG.rag.chunker),
+        shards=CONFIG.rag.shards,
     script:
         "../scripts/chunk.py"
 
@@ -46,18 +47,18 @@ rule embed:
         chunks="results/rag/shards/{shard}/chunks.jsonl",
     output:
         "results/rag/shards/{shard}/embeddings.npy",
-    params:
-        rag=config["rag"],
-    resources:
-        mem_mb=rule_resources("embed")["mem_mb"],
-        runtime=rule_resources("embed")["runtime"],
-        gpu=rule_resources("embed").get("gpu", 0),
     log:
         "logs/rag/embed/{shard}.log",
     benchmark:
         "results/benchmarks/rag/embed/{shard}.tsv"
     conda:
         "../../envs/rag.yaml"
+    resources:
+        mem_mb=rule_resources("embed")["mem_mb"],
+        runtime=rule_resources("embed")["runtime"],
+        gpu=rule_resources("embed").get("gpu", 0),
+    params:
+        embedder=to_dict(CONFIG.rag.embedder.for_passages()),
     script:
         "../scripts/embed.py"
 
@@ -69,17 +70,19 @@ rule index:
         embeddings=expand("results/rag/shards/{shard}/embeddings.npy", shard=SHARDS),
     output:
         directory("results/rag/index"),
-    params:
-        rag=config["rag"],
-    resources:
-        mem_mb=rule_resources("index")["mem_mb"],
-        runtime=rule_resources("index")["runtime"],
     log:
         "logs/rag/index.log",
     benchmark:
         "results/benchmarks/rag/index.tsv"
     conda:
         "../../envs/rag.yaml"
+    resources:
+        mem_mb=rule_resources("index")["mem_mb"],
+        runtime=rule_resources("index")["runtime"],
+    params:
+        embedder=CONFIG.rag.embedder.identity(),
+        chunker=to_dict(CONFIG.rag.chunker),
+        index=CONFIG.rag.index.build_settings(),
     script:
         "../scripts/build_index.py"
 
@@ -91,16 +94,16 @@ rule retrieval_eval:
         questions=eval_question_file,
     output:
         "results/rag/retrieval/{eval_set}.json",
-    params:
-        rag=config["rag"],
-    resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
     log:
         "logs/rag/retrieval_eval/{eval_set}.log",
     benchmark:
         "results/benchmarks/rag/retrieval_eval/{eval_set}.tsv"
     conda:
         "../../envs/rag.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        retrieval=RETRIEVAL,
     script:
         "../scripts/retrieval_eval.py"

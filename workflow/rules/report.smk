@@ -3,8 +3,6 @@ rule provenance:
         articles="results/corpus/articles",
     output:
         "results/provenance.json",
-    params:
-        config=config,
     log:
         "logs/provenance.log",
     benchmark:
@@ -20,7 +18,9 @@ rule retrieval_plot:
         expand("results/rag/retrieval/{eval_set}.json", eval_set=EVAL_SETS),
     output:
         report(
-            "results/plots/retrieval_recall.png", caption="../report/retrieval_recall.rst", category="Retrieval"
+            "results/plots/retrieval_recall.png",
+            caption="../report/retrieval_recall.rst",
+            category="Retrieval",
         ),
     log:
         "logs/retrieval_plot.log",
@@ -45,29 +45,36 @@ rule report:
         rag_index="results/rag/index",
         retrieval=expand("results/rag/retrieval/{eval_set}.json", eval_set=EVAL_SETS),
         recall="results/plots/retrieval_recall.png",
-        training=expand("results/train/{model}/metrics.json", model=MODELS) if needs_tuning() else [],
-        perplexity=expand("results/train/{model}/perplexity.json", model=MODELS) if needs_tuning() else [],
-        losses=expand("results/plots/loss_{model}.png", model=MODELS) if needs_tuning() else [],
+        training=tuned_outputs("results/train/{model}/metrics.json"),
+        perplexity=tuned_outputs("results/train/{model}/perplexity.json"),
+        losses=tuned_outputs("results/plots/loss_{model}.png"),
         metrics="results/evaluation/metrics.tsv",
         scores="results/evaluation/scores.jsonl",
         comparisons="results/evaluation/comparisons.tsv",
         accuracy="results/plots/accuracy.png",
         model_dirs=expand("results/models/{model}/base", model=MODELS),
+        answer_summaries=expand(
+            "results/answers/{model}/{variant}/{eval_set}.summary.json",
+            model=MODELS,
+            variant=VARIANTS,
+            eval_set=EVAL_SETS,
+        ),
         accounting="results/accounting.tsv",
     output:
         "results/report.html",
-    params:
-        question_files=QUESTION_SETS,
-        models=list(MODELS),
-        variants=VARIANTS,
-        eval_sets=list(EVAL_SETS),
-        plans=[plan.to_json() for plan in TRAIN_PLANS.values()],
-        decoding=config["generation"],
     log:
         "logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        question_files=QUESTION_SETS,
+        models=list(MODELS),
+        variants=VARIANTS,
+        eval_sets=list(EVAL_SETS),
+        plans=[plan.to_json() for plan in TRAIN_PLANS.values()],
+        decoding=to_dict(CONFIG.generation),
+        evaluate=to_dict(CONFIG.evaluate),
     script:
         "../scripts/report.py"

@@ -6,12 +6,15 @@ rule train:
     output:
         adapter=directory("results/models/{model}/tuned"),
         metrics="results/train/{model}/metrics.json",
-    params:
-        train=lambda wildcards: MODELS[wildcards.model].train,
-        work_dir=lambda wildcards: f"results/train/{wildcards.model}",
-        model_name=lambda wildcards: wildcards.model,
+    log:
+        "logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    conda:
+        "../../envs/train.yaml"
     threads: lambda wildcards: TRAIN_PLANS[wildcards.model].cpus
     resources:
+        **({"gpu_model": CONFIG.cluster.gpu_model} if CONFIG.cluster.gpu_model else {}),
         mem_mb=train_resources("mem_mb"),
         runtime=train_resources("runtime"),
         gpu=train_resources("gpu"),
@@ -21,13 +24,11 @@ rule train:
         # calls srun itself (one torchrun per node); tasks_per_gpu stops the plugin reading `tasks` per GPU
         mpi=train_resources("mpi"),
         tasks_per_gpu=train_resources("tasks_per_gpu"),
-        **({"gpu_model": config["cluster"]["gpu_model"]} if config["cluster"]["gpu_model"] else {}),
-    log:
-        "logs/train/{model}.log",
-    benchmark:
-        "results/benchmarks/train/{model}.tsv"
-    conda:
-        "../../envs/train.yaml"
+    params:
+        train=lambda wildcards: to_dict(MODELS[wildcards.model].train),
+        template=lambda wildcards: CONFIG.prompt.template,  # the prompt of a model without a chat template
+        spec=model_spec,
+        work_dir=lambda wildcards: f"results/train/{wildcards.model}",
     script:
         "../scripts/train.py"
 
@@ -36,14 +37,18 @@ rule loss_plot:
     input:
         "results/train/{model}/metrics.json",
     output:
-        report("results/plots/loss_{model}.png", caption="../report/loss.rst", category="Training",
-               labels={"model": "{model}", "figure": "loss"}),
+        report(
+            "results/plots/loss_{model}.png",
+            caption="../report/loss.rst",
+            category="Training",
+            labels={"model": "{model}", "figure": "loss"},
+        ),
     log:
         "logs/train/loss_plot/{model}.log",
     benchmark:
         "results/benchmarks/train/loss_plot/{model}.tsv"
     conda:
-        "../../envs/train.yaml"
+        "../../envs/data.yaml"
     script:
         "../scripts/loss_plot.py"
 
@@ -56,19 +61,19 @@ rule perplexity:
         test="results/qa/test.jsonl",
     output:
         "results/train/{model}/perplexity.json",
-    params:
-        perplexity=config["perplexity"],
-        trust_remote_code=lambda wildcards: MODELS[wildcards.model].spec.trust_remote_code,
-    threads: lambda wildcards: model_resources("perplexity", wildcards).get("cpus", 2)
-    resources:
-        mem_mb=inference_resource("perplexity", "mem_mb"),
-        runtime=inference_resource("perplexity", "runtime"),
-        gpu=inference_resource("perplexity", "gpu"),
     log:
         "logs/train/perplexity/{model}.log",
     benchmark:
         "results/benchmarks/train/perplexity/{model}.tsv"
     conda:
         "../../envs/train.yaml"
+    threads: lambda wildcards: MODELS[wildcards.model].rule_resources("perplexity").get("cpus", 2)
+    resources:
+        mem_mb=inference_resource("perplexity", "mem_mb"),
+        runtime=inference_resource("perplexity", "runtime"),
+        gpu=inference_resource("perplexity", "gpu"),
+    params:
+        perplexity=to_dict(CONFIG.perplexity),
+        trust_remote_code=lambda wildcards: MODELS[wildcards.model].spec.trust_remote_code,
     script:
         "../scripts/perplexity.py"

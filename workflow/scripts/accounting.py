@@ -2,7 +2,7 @@ import logging
 from pathlib import Path
 
 from lhama.accounting import write_accounting
-from lhama.workflow import step
+from lhama.job import step
 
 with step(snakemake):
     note = write_accounting(Path.cwd(), Path(snakemake.output.table), Path(snakemake.output.summary))

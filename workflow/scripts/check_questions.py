@@ -1,7 +1,6 @@
-from lhama.evaluate import question_coverage
-from lhama.jsonl import write_json
-from lhama.qa import load_questions
-from lhama.workflow import step
+from lhama.files import write_json
+from lhama.questions import load_questions, question_coverage
+from lhama.job import step
 
 with step(snakemake):
     questions = load_questions(snakemake.input.questions)

@@ -1,11 +1,13 @@
-from lhama.rag import chunk_shard, rag_config_from_dict
-from lhama.workflow import step
+from lhama.config.sections import ChunkerConfig
+from lhama.rag.chunks import chunk_shard
+from lhama.job import section, step
 
 with step(snakemake):
     chunk_shard(
         snakemake.input.articles,
         snakemake.output[0],
-        rag_config_from_dict(snakemake.params.rag),
+        section(snakemake.params.chunker, ChunkerConfig, "rag.chunker"),
+        embedder_model=snakemake.params.embedder,
         shard=int(snakemake.wildcards.shard),
-        num_shards=snakemake.params.num_shards,
+        num_shards=snakemake.params.shards,
     )

@@ -1,6 +1,7 @@
-from lhama.jsonl import read_jsonl, write_json
-from lhama.report import corpus_statistics, plot_article_lengths, plot_bars, QA_KIND_LABELS
-from lhama.workflow import step
+from lhama.files import read_jsonl, write_json
+from lhama.plots import plot_article_lengths, plot_bars
+from lhama.report import QA_KIND_LABELS, corpus_statistics
+from lhama.job import step
 
 with step(snakemake):
     stats = corpus_statistics(snakemake.input.articles, read_jsonl(snakemake.input.examples))

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from lhama.download import download_dump
-from lhama.workflow import step
+from lhama.job import step
 
 with step(snakemake):
     download_dump(

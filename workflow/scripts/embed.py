@@ -1,5 +1,10 @@
-from lhama.rag import embed_shard, rag_config_from_dict
-from lhama.workflow import step
+from lhama.config.sections import EmbedderConfig
+from lhama.rag.chunks import embed_shard
+from lhama.job import section, step
 
 with step(snakemake):
-    embed_shard(snakemake.input.chunks, snakemake.output[0], rag_config_from_dict(snakemake.params.rag))
+    embed_shard(
+        snakemake.input.chunks,
+        snakemake.output[0],
+        section(snakemake.params.embedder, EmbedderConfig, "rag.embedder"),
+    )

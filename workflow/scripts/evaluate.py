@@ -1,9 +1,16 @@
+from lhama.config.sections import EvaluateConfig
 from lhama.evaluate import evaluate_files
-from lhama.workflow import step
+from lhama.job import section, step
 
 with step(snakemake):
-    evaluate_files(snakemake.input.answers, snakemake.output.metrics, snakemake.output.scores,
-                   snakemake.output.comparisons,
-                   retrieval=dict(zip(snakemake.params.eval_sets, snakemake.input.retrieval)),
-                   perplexity=dict(zip(snakemake.params.models, snakemake.input.perplexity)),
-                   **snakemake.params.evaluate)
+    config = section(snakemake.params.evaluate, EvaluateConfig, "evaluate")
+    evaluate_files(
+        snakemake.input.answers,
+        snakemake.output.metrics,
+        snakemake.output.scores,
+        snakemake.output.comparisons,
+        retrieval=dict(zip(snakemake.params.eval_sets, snakemake.input.retrieval)),
+        perplexity=dict(zip(snakemake.params.models, snakemake.input.perplexity)),
+        resamples=config.resamples,
+        seed=config.seed,
+    )

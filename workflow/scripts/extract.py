@@ -1,5 +1,5 @@
 from lhama.corpus import ExtractOptions, extract
-from lhama.workflow import step
+from lhama.job import step
 
 with step(snakemake):
     extract(

@@ -1,8 +1,12 @@
+from lhama.config.sections import PromptConfig, QAConfig
 from lhama.corpus import iter_articles
-from lhama.jsonl import write_jsonl
-from lhama.qa import build_examples, qa_options_from_config
-from lhama.workflow import step
+from lhama.files import write_jsonl
+from lhama.qa import build_examples, qa_options
+from lhama.job import section, step
 
 with step(snakemake):
-    options = qa_options_from_config({k: v for k, v in snakemake.params.qa.items() if k != "pretraining_text"})
+    options = qa_options(
+        section(snakemake.params.qa, QAConfig, "qa"),
+        section(snakemake.params.prompt, PromptConfig, "prompt"),
+    )
     write_jsonl(snakemake.output.examples, build_examples(iter_articles(snakemake.input.articles), options))

@@ -1,8 +1,10 @@
+from lhama.accounting import accounting_summary
 from lhama.corpus import read_manifest
-from lhama.jsonl import read_json, read_jsonl
+from lhama.files import read_json, read_jsonl, read_tsv
 from lhama.models import read_model_info
-from lhama.report import accounting_summary, answers_by_question, data_uri, headline, read_tsv, write_report
-from lhama.workflow import step
+from lhama.provenance import config_hash
+from lhama.report import answers_by_question, data_uri, headline, write_report
+from lhama.job import step
 
 with step(snakemake):
     inputs, params = snakemake.input, snakemake.params
@@ -16,10 +18,17 @@ with step(snakemake):
         for model, metrics_path, perplexity_path, loss_path in zip(
             params.models, inputs.training, inputs.perplexity, inputs.losses)
     ]
+    split = read_json(inputs.split)
     write_report(
         snakemake.output[0],
         {
             "provenance": read_json(inputs.provenance),
+            # informative only (not a param of this rule: a config change that no input of the report depends on
+            # must not rerun it)
+            "config_sha256": config_hash(dict(snakemake.config)),
+            "seeds": {"split": split["seed"], "decoding": params.decoding["seed"],
+                      "evaluate": params.evaluate["seed"],
+                      "train": sorted({str(run["metrics"]["config"]["args"].get("seed")) for run in training})},
             "manifest": read_manifest(inputs.articles),
             "stats": read_json(inputs.stats),
             "plots": {
@@ -28,7 +37,7 @@ with step(snakemake):
                 "retrieval_recall": data_uri(inputs.recall),
                 "accuracy": data_uri(inputs.accuracy),
             },
-            "split": read_json(inputs.split),
+            "split": split,
             "examples_sample": [one_per_kind[kind] for kind in sorted(one_per_kind)],
             "question_sets": [read_json(path) for path in inputs.questions],
             "retrieval": {

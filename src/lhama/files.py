@@ -1,11 +1,12 @@
-"""JSON Lines and JSON files written atomically: a failed run never leaves a half-written output."""
+"""The files the stages exchange: JSON, JSON Lines and TSV, every one written atomically (a temporary sibling renamed
+into place), so a failed run never leaves a half-written output."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -99,3 +100,65 @@ def write_json(path: str | Path, value: object) -> None:
 
 def read_json(path: str | Path) -> object:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------------- TSV
+
+NOTE_PREFIX = "# "
+
+
+def format_cell(value) -> str:
+    """A TSV cell: empty for None (and NaN), booleans as 0/1, floats in their shortest exact form."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return "" if value != value else repr(value)
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def write_tsv(path: str | Path, rows: Iterable[dict], columns: Sequence[str], *, note: str | None = None) -> None:
+    """A header of `columns`, one line per row, and an optional `# note` line (why a table is empty)."""
+    with atomic_open(path) as handle:
+        handle.write("\t".join(columns) + "\n")
+        for row in rows:
+            handle.write("\t".join(format_cell(row.get(column)) for column in columns) + "\n")
+        if note:
+            handle.write(NOTE_PREFIX + note.replace("\n", " ") + "\n")
+
+
+def _typed(text: str):
+    if text == "":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def read_tsv(path: str | Path, *, typed: bool = True) -> list[dict]:
+    """The rows of a TSV written by `write_tsv`: numbers as int/float and empty cells as None (`typed`), or the
+    cells as written."""
+    return _read_tsv(path, typed)[0]
+
+
+def tsv_note(path: str | Path) -> str | None:
+    """The `# note` line of a TSV written by `write_tsv`, if any."""
+    return _read_tsv(path, False)[1]
+
+
+def _read_tsv(path: str | Path, typed: bool) -> tuple[list[dict], str | None]:
+    import csv
+
+    rows, note = [], None
+    with open(path, encoding="utf-8", newline="") as handle:
+        lines = [line for line in handle.read().splitlines() if line.strip()]
+    for line in lines[1:]:
+        if line.startswith(NOTE_PREFIX):
+            note = line[len(NOTE_PREFIX):]
+    body = [line for line in lines if not line.startswith(NOTE_PREFIX)]
+    for row in csv.DictReader(body, delimiter="\t", quoting=csv.QUOTE_NONE):
+        rows.append({key: _typed(cell) if typed else cell for key, cell in row.items()})
+    return rows, note

@@ -1,0 +1,69 @@
+"""lhama.rag.index: every index type finds the gold article; the index does not depend on the shard count; it is
+saved and loaded without pickle, and a damaged file is named."""
+
+import dataclasses
+import json
+import pickle
+
+import pytest
+
+from lhama.config.sections import RetrievalSettings
+from lhama.rag.index import IndexIntegrityError, load_index
+from rag_fixtures import build
+
+
+def settings(config, **retriever) -> RetrievalSettings:
+    base = RetrievalSettings.of(config)
+    return dataclasses.replace(base, retriever=dataclasses.replace(base.retriever, **retriever))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_each_index_type_finds_the_gold_article(rag_articles, embedder, tmp_path, kind):
+    index_dir, config = build(rag_articles, tmp_path, embedder, type=kind)
+    for hybrid in (False, True):
+        retriever = load_index(index_dir, settings(config, hybrid=hybrid, k=3), embedder=embedder)
+        found = retriever.retrieve("Quando a escravidão foi abolida pela Lei Áurea?")
+        assert found[0].title == "Lei Áurea"
+        assert len({chunk.chunk_id for chunk in found}) == len(found) == 3
+
+
+def test_shard_count_does_not_change_the_index(rag_articles, embedder, tmp_path):
+    one, _ = build(rag_articles, tmp_path / "a", embedder, shards=1)
+    three, _ = build(rag_articles, tmp_path / "b", embedder, shards=3)
+    assert (one / "docstore.jsonl").read_text() == (three / "docstore.jsonl").read_text()
+
+
+def test_manifest_records_what_the_vectors_depend_on(rag_index):
+    manifest = json.loads((rag_index / "manifest.json").read_text())
+    assert set(manifest["embedder"]) == {"model", "passage_prefix", "normalize", "name"}
+    assert manifest["embedder"]["name"] == "all-MiniLM-L6-v2" and manifest["counts"]["articles"] == 5
+
+
+def test_saved_index_round_trips_without_pickle(rag_index, embedder, monkeypatch):
+    first = load_index(rag_index, embedder=embedder).retrieve("capital federal inaugurada em 1960")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_index unpickled something")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    again = load_index(rag_index, embedder=embedder).retrieve("capital federal inaugurada em 1960")
+    assert [c.chunk_id for c in again] == [c.chunk_id for c in first] and again[0].title == "Brasília"
+    assert sorted(p.name for p in rag_index.iterdir()) == ["docstore.jsonl", "index.faiss", "manifest.json"]
+
+
+@pytest.mark.parametrize("damage", ["tamper_docstore", "truncate_index", "drop_manifest"])
+def test_damaged_index_gives_a_clear_error(rag_articles, embedder, tmp_path, damage):
+    index_dir, _ = build(rag_articles, tmp_path, embedder)
+    if damage == "tamper_docstore":
+        path = index_dir / "docstore.jsonl"
+        path.write_text(path.read_text().replace("Brasília", "Brasilia"))
+    elif damage == "truncate_index":
+        path = index_dir / "index.faiss"
+        path.write_bytes(path.read_bytes()[:1000])
+    else:
+        path = index_dir / "manifest.json"
+        path.unlink()
+    with pytest.raises(IndexIntegrityError) as error:
+        load_index(index_dir, embedder=embedder)
+    assert str(path) in str(error.value)
