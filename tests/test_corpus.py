@@ -87,7 +87,7 @@ def test_article_records(reference, dumps):
     assert [a["id"] for a in articles] == KEPT_IDS
     by_id = {page.id: page for page in dumps.pages}
     for article in articles:
-        assert set(article) == {"id", "revid", "title", "url", "text", "sections", "infobox"}
+        assert set(article) == {"id", "revid", "title", "url", "text", "sections", "infobox", "tables", "captions"}
         page = by_id[article["id"]]
         assert (article["revid"], article["title"]) == (page.revid, page.title)
         assert article["url"].startswith("https://pt.wikipedia.org/wiki/")
