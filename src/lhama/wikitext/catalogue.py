@@ -72,6 +72,7 @@ class Catalogue:
     convert_ranges: Mapping[str, str] = field(default_factory=dict)
     silent_names: frozenset[str] = frozenset()
     silent_prefixes: tuple[str, ...] = ()
+    resolved: dict = field(default_factory=dict, compare=False, repr=False)  # raw template name -> its meaning
 
     def is_silent(self, folded_name: str) -> bool:
         return folded_name in self.silent_names or folded_name.startswith(self.silent_prefixes)

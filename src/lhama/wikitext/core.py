@@ -12,7 +12,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 
-from lhama.wikitext.markers import ANY_MARKER, CAPTION, CAPTION_SEGMENT
+from lhama.wikitext.markers import ANY_MARKER, CAPTION, CAPTION_SEGMENT, has_marker
 from lhama.wikitext.sections import Caption, Section, Table, split_sections
 from lhama.wikitext.tables import render_tables
 from lhama.wikitext.templates import TemplateStats, render_templates, split_params
@@ -221,11 +221,9 @@ def clean_inline(text: str, *, line_break: str = " ") -> str:
         text = render_templates(text)
     if "[" in text:
         text = render_links(text)
-    if CAPTION in text:
+    if CAPTION in text:  # the only marker a fragment can hold: tables are rendered after templates
         text = CAPTION_SEGMENT.sub("", text)
     text = _strip_inline_markup(text, line_break)
-    if ANY_MARKER.search(text):
-        text = ANY_MARKER.sub(" ", text)
     return _tidy_fragment(text).strip(" ,;")
 
 
@@ -240,7 +238,7 @@ def _tidy(text: str) -> str:
             text = text.replace(space, " ")
     while "  " in text:
         text = text.replace("  ", " ")
-    if _STRAY_TOKEN.search(text):
+    if any(token in text for token in _STRAY_TOKENS):
         text = _STRAY_TOKEN.sub("", text)
     if "(" in text or "[" in text:
         text = _EMPTY_BRACKETS.sub("", text)
@@ -248,7 +246,7 @@ def _tidy(text: str) -> str:
     for mark in _OPENING_MARKS:
         if mark + " " in text:
             text = text.replace(mark + " ", mark)
-    if _REPEATED_PUNCT.search(text):
+    if any(pair in text for pair in _REPEATED_PUNCT_PAIRS):
         text = _REPEATED_PUNCT.sub("", text)
         while "  " in text:
             text = text.replace("  ", " ")
@@ -268,7 +266,9 @@ def _tidy_fragment(text: str) -> str:
 
 
 _ODD_SPACES = ("\t", "\u00a0", "\u2009", "\u202f")
-_STRAY_TOKEN = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}")
+_STRAY_TOKENS = ("{{", "}}", "[[", "]]", "{|", "|}")
+_STRAY_TOKEN = re.compile("|".join(map(re.escape, _STRAY_TOKENS)))
+_REPEATED_PUNCT_PAIRS = tuple(f"{a}{space}{b}" for a in ",;" for space in ("", " ") for b in ",;.")
 _SPACE_BEFORE_CLOSING = re.compile(r" [,.;:)»]")
 _CLOSING_MARKS = (",", ".", ";", ":", ")", "»")
 _OPENING_MARKS = ("(", "«")
@@ -297,7 +297,7 @@ def parse_infobox(name: str, raw_params: list[str]) -> Infobox:
 def clean(wikitext: str, *, dropped_sections: frozenset[str] = DEFAULT_DROPPED_SECTIONS) -> CleanArticle:
     """Clean an article's wikitext into sections of paragraphs (with its tables as labelled rows and its image
     captions), its infobox, and what its templates became."""
-    text = ANY_MARKER.sub("", wikitext) if ANY_MARKER.search(wikitext) else wikitext
+    text = ANY_MARKER.sub("", wikitext) if has_marker(wikitext) else wikitext
     text = _COMMENT.sub("", text)
     text = _REF.sub("", text)
     if "<gallery" in text or "<Gallery" in text or "<GALLERY" in text:

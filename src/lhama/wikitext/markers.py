@@ -12,5 +12,11 @@ ROW = "\x03"  # at a line start: one row, cells separated by CELL, each `label L
 CELL = "\x04"
 LABEL = "\x05"
 
+MARKERS = (CAPTION, TABLE, ROW, CELL, LABEL)
 ANY_MARKER = re.compile("[\x01-\x05]")
 CAPTION_SEGMENT = re.compile("\x01([^\x01]*)(?:\x01|$)")
+
+
+def has_marker(text: str) -> bool:
+    """Five substring scans (C memchr): far faster than a character-class regex search on long texts."""
+    return any(marker in text for marker in MARKERS)

@@ -65,9 +65,9 @@ def _row_cells(line: str) -> tuple[tuple[str, str], ...]:
     cells = []
     for raw in line[1:].split(CELL):
         label, _, value = raw.partition(LABEL)
-        label, value = _tidy_piece(label).rstrip(":").strip(), _tidy_piece(value)
-        if value and any(character.isalnum() for character in value):
-            cells.append((label, value))
+        value = value.strip(" ,;·")  # spaces are already collapsed by the tidy pass
+        if value and not value.isspace():
+            cells.append((label.strip(" ,;·:"), value))
     return tuple(cells)
 
 

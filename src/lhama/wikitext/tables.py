@@ -55,6 +55,8 @@ def _is_table_start(stripped: str) -> bool:
 
 def _split_cells(body: str, header: bool) -> list[str]:
     """Split a row line on `||` (and `!!` in header lines) outside links."""
+    if "||" not in body and not (header and "!!" in body):
+        return [body]
     cells: list[str] = []
     depth = 0
     start = 0
@@ -86,9 +88,11 @@ def _attribute_split(text: str) -> tuple[str, str]:
 
 
 def _make_cell(raw: str, header: bool) -> Cell:
+    if "|" not in raw:
+        return Cell(header, raw.strip())
     attributes, content = _attribute_split(raw)
     cell = Cell(header, content.strip())
-    for name, value in _SPAN.findall(attributes):
+    for name, value in _SPAN.findall(attributes) if "span" in attributes else ():
         span = max(1, min(int(value), MAX_SPAN))
         if name.casefold() == "rowspan":
             cell.rowspan = span
@@ -266,15 +270,48 @@ def render_table(table: WikiTable) -> list[str]:
 
 
 def render_tables(text: str) -> str:
-    """Every table of `text` replaced by its rendering (see the module's docstring)."""
-    lines = text.split("\n")
-    out: list[str] = []
-    index = 0
-    while index < len(lines):
-        if _is_table_start(lines[index].strip()):
-            table, index = parse_table(lines, index)
-            out.extend(["", *render_table(table)])
-        else:
-            out.append(lines[index])
-            index += 1
-    return "\n".join(out)
+    """Every table of `text` replaced by its rendering (see the module's docstring). Only the tables' own lines are
+    split and scanned in Python: their edges (`{|`, `|}` at line starts) are found by one regex pass."""
+    pieces: list[str] = []
+    position = 0
+    depth = 0
+    start = 0
+    for start_of_line, token in _table_edges(text):
+        if token == "{|":
+            if not depth:
+                start = start_of_line
+            depth += 1
+            continue
+        if not depth:
+            continue  # a stray `|}`: left for the tidy pass
+        depth -= 1
+        if not depth:
+            end = text.find("\n", start_of_line)
+            end = len(text) if end < 0 else end
+            pieces.extend([text[position:start], _rendered(text[start:end])])
+            position = end
+    if depth:  # an unterminated table runs to the end of the page
+        pieces.extend([text[position:start], _rendered(text[start:])])
+        position = len(text)
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _table_edges(text: str) -> list[tuple[int, str]]:
+    """(line start, token) of each `{|` and `|}` that begins a line (after spaces or `:` indents), in order; found
+    with `str.find`, which skips ahead far faster than a regex anchored at line starts."""
+    edges = []
+    for token in ("{|", "|}"):
+        position = text.find(token)
+        while position >= 0:
+            line_start = text.rfind("\n", 0, position) + 1
+            if not text[line_start:position].strip(" \t:"):
+                edges.append((line_start, token))
+            position = text.find(token, position + 2)
+    edges.sort()
+    return edges
+
+
+def _rendered(block: str) -> str:
+    table, _ = parse_table(block.split("\n"), 0)
+    return "\n".join(["", *render_table(table)])

@@ -45,6 +45,8 @@ class TemplateStats:
 
 def split_params(inner: str) -> list[str]:
     """Split a template body on the `|` that are not inside nested templates or links."""
+    if "[[" not in inner and "{{" not in inner:  # the common case: innermost templates hold no template
+        return inner.split("|")
     parts: list[str] = []
     depth = 0
     start = 0
@@ -264,47 +266,78 @@ def _magic_name(name: str, argument: str) -> str:
     return name
 
 
-def _render_template(inner: str, on_infobox: InfoboxCallback, stats: TemplateStats, catalogue: Catalogue) -> str:
-    raw_name = inner.partition("|")[0]
+@dataclass(frozen=True)
+class _Resolution:
+    """What a template name means: `action` is one of the constants below; `renderer` and `context` for RENDER,
+    `text` the shown text for TEXT and the counted name for DROP."""
+
+    action: int
+    renderer: Renderer | None = None
+    context: tuple[tuple[str, str], ...] = ()
+    first_number: int = 1
+    text: str = ""
+
+
+INFOBOX, RENDER, TEXT, SILENT, DROP = range(5)
+_SILENT = _Resolution(SILENT)
+_INFOBOX = _Resolution(INFOBOX)
+MAX_RESOLVED_NAMES = 100_000
+
+
+def _resolve(raw_name: str, catalogue: Catalogue) -> _Resolution:
     name = " ".join(raw_name.replace("_", " ").split())
     head = name[:8].casefold()
     if head.startswith("info/") or head.startswith("infobox"):
-        params = split_params(inner)
-        on_infobox(params[0].strip(), params[1:])
-        return ""
+        return _INFOBOX
     key = name[:1].casefold() + name[1:]
     renderer = catalogue.templates.get(key)
-    first_number = 1
-    context: dict[str, str] = {}
-    if renderer is None and ":" in name:  # a magic word or parser function: {{formatnum:1234}}, {{#if:...}}
+    if renderer is not None:
+        return _Resolution(RENDER, renderer, (("@name", name),))
+    if ":" in name:  # a magic word or parser function: {{formatnum:1234}}, {{#if:...}}
         magic, _, argument = raw_name.partition(":")
         renderer = catalogue.templates.get(template_key(magic))
         if renderer is not None:
-            context["1"], first_number = argument, 2
-        else:
-            name = _magic_name(" ".join(magic.split()), argument) if magic.strip().startswith("#") else name
-    if renderer is None:
-        for prefix, family in catalogue.families:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                renderer, context["@suffix"] = family, name[len(prefix):]
-                break
-    if renderer is None and name.isupper():  # {{BRA}} shows the flag and the name, {{BRAb}} the flag alone
-        if name in catalogue.countries:
-            stats.rendered += 1
-            return catalogue.countries[name]
-    if renderer is None and name.endswith(catalogue.country_flag_suffix) and name[:-1] in catalogue.countries:
-        stats.rendered += 1
+            return _Resolution(RENDER, renderer, (("@name", magic.strip()), ("1", argument)), first_number=2)
+        if magic.strip().startswith("#"):
+            name = _magic_name(" ".join(magic.split()), argument)
+    for prefix, family in catalogue.families:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return _Resolution(RENDER, family, (("@name", name), ("@suffix", name[len(prefix):])))
+    if name.isupper() and name in catalogue.countries:  # {{BRA}}: the flag and the name
+        return _Resolution(TEXT, text=catalogue.countries[name])
+    if name.endswith(catalogue.country_flag_suffix) and name[:-1] in catalogue.countries:  # {{BRAb}}: the flag
+        return _Resolution(TEXT)
+    folded = name.casefold()
+    if catalogue.is_silent(folded) or catalogue.is_silent(folded.partition(":")[0]):
+        return _SILENT
+    return _Resolution(DROP, text=name[:1].upper() + name[1:])  # as its page is named: Predefinição:Coord
+
+
+def _render_template(inner: str, on_infobox: InfoboxCallback, stats: TemplateStats, catalogue: Catalogue) -> str:
+    raw_name = inner.partition("|")[0]
+    resolution = catalogue.resolved.get(raw_name)
+    if resolution is None:
+        resolution = _resolve(raw_name, catalogue)
+        if ":" not in raw_name:  # names repeat across pages; a magic word's name holds its argument
+            if len(catalogue.resolved) >= MAX_RESOLVED_NAMES:
+                catalogue.resolved.clear()
+            catalogue.resolved[raw_name] = resolution
+    action = resolution.action
+    if action == SILENT:
         return ""
-    if renderer is None:
-        folded = name.casefold()
-        if not catalogue.is_silent(folded) and not catalogue.is_silent(folded.partition(":")[0]):
-            stats.dropped[name[:1].upper() + name[1:]] += 1  # as its page is named: Predefinição:Coord
+    if action == DROP:
+        stats.dropped[resolution.text] += 1
         return ""
-    stats.rendered += 1
-    params = template_params(split_params(inner)[1:], first_number)
-    params.update(context)
-    params["@name"] = name
-    return _render(renderer, params, catalogue)
+    stats.rendered += action != INFOBOX
+    if action == TEXT:
+        return resolution.text
+    params = split_params(inner)
+    if action == INFOBOX:
+        on_infobox(params[0].strip(), params[1:])
+        return ""
+    values = template_params(params[1:], resolution.first_number)
+    values.update(resolution.context)
+    return _render(resolution.renderer, values, catalogue)
 
 
 def _ignore_infobox(name: str, params: list[str]) -> None:
