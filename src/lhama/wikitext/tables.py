@@ -209,6 +209,8 @@ def _column_labels(grid: list[list[tuple[Cell, bool]]]) -> tuple[list[str], int]
     for row in grid:
         if not row or not all(cell.header for cell, _ in row):
             break
+        if count and len({id(cell) for cell, _ in row}) == 1 and len(row) > 1:
+            break  # one header cell across the table, under the labels: a heading inside it ("Século XIX")
         count += 1
         for column, (cell, _) in enumerate(row):
             while len(labels) <= column:
@@ -226,8 +228,10 @@ def _data_lines(table: WikiTable) -> list[str]:
     for row in grid[header_rows:]:
         cells: list[tuple[str, str]] = []
         if row and all(cell.header for cell, _ in row):  # a heading inside the table: "Década de 1990"
-            texts = list(dict.fromkeys(_flat(cell.text) for cell, first in row if first))
-            cells.append(("", " · ".join(filter(None, texts))))
+            texts = [text for text in dict.fromkeys(_flat(cell.text) for cell, first in row if first) if text]
+            if texts == [label for label in labels if label]:
+                continue  # the header repeated inside a long table
+            cells.append(("", " · ".join(texts)))
         elif not labels and row and row[0][0].header:
             heads = [_flat(cell.text) for cell, first in row if cell.header and first]
             values = [_flat(cell.text) for cell, first in row if not cell.header and first]

@@ -28,6 +28,7 @@ _INNERMOST_TEMPLATE = re.compile(r"\{\{([^{}]*)\}\}")
 _PARAM_TOKENS = re.compile(r"\{\{|\}\}|\[\[|\]\]|\|")
 _PLAIN_NUMBER = re.compile(r"([+\-−]?)(\d+)(?:\.(\d+))?")
 _NAMED_PARAM = re.compile(r"\s*([^=\[\]{}|]*?)\s*=(.*)", re.S)
+_FLAG_CODE = re.compile(r"[A-Z]{2,3}(?:-[A-Z]{2,4})+")  # a place code: BR-MG-BHE
 
 InfoboxCallback = Callable[[str, list[str]], None]
 
@@ -305,8 +306,9 @@ def _resolve(raw_name: str, catalogue: Catalogue) -> _Resolution:
             return _Resolution(RENDER, family, (("@name", name), ("@suffix", name[len(prefix):])))
     if name.isupper() and name in catalogue.countries:  # {{BRA}}: the flag and the name
         return _Resolution(TEXT, text=catalogue.countries[name])
-    if name.endswith(catalogue.country_flag_suffix) and name[:-1] in catalogue.countries:  # {{BRAb}}: the flag
-        return _Resolution(TEXT)
+    suffix = catalogue.country_flag_suffix
+    if name.endswith(suffix) and (name[:-1] in catalogue.countries or _FLAG_CODE.fullmatch(name[: -len(suffix)])):
+        return _Resolution(TEXT)  # {{BRAb}}, {{BR-MG-BHEb}}: the flag alone
     folded = name.casefold()
     if catalogue.is_silent(folded) or catalogue.is_silent(folded.partition(":")[0]):
         return _SILENT
