@@ -31,7 +31,8 @@ FILE_PREFIXES = ("ficheiro:", "arquivo:", "imagem:", "file:", "image:")
 HIDDEN_LINK_PREFIXES = ("categoria:", "category:")
 CAPTIONED = {"thumb", "thumbnail", "miniatura", "miniaturadaimagem", "mini", "frame", "moldura", "enquadrado"}
 CITATION_TEMPLATES = ("citar", "cite", "citation", "referência")
-OPTION_PARAMS = {"tamanho", "size", "width", "largura", "align", "alinhamento", "upright", "alt", "link", "cor", "color"}
+OPTION_PARAMS = {"tamanho", "size", "width", "largura", "align", "alinhamento", "upright", "alt", "link", "cor",
+                 "color"}
 _FILE_NAME = re.compile(r"\.(?:jpe?g|png|svg|gif|tiff?|webm|ogg|ogv|pdf)$", re.I)
 _SIZE = re.compile(r"\d+(?:x\d+)?\s*px", re.I)
 _HOLE = re.compile(

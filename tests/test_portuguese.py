@@ -29,9 +29,10 @@ def test_the_lead_says_first_then_the_list_of_places_then_nothing():
 
 
 @pytest.mark.parametrize(("name", "article", "preposition", "phrase"), [
-    ("Brasil", "o", "de", "do Brasil"), ("Bahia", "a", "de", "da Bahia"), ("Rio de Janeiro", "o", "em", "no Rio de Janeiro"),
-    ("Estados Unidos", "os", "em", "nos Estados Unidos"), ("Filipinas", "as", "por", "pelas Filipinas"),
-    ("Bahia", "a", "para", "para a Bahia"), ("Portugal", BARE, "de", "de Portugal"), ("Portugal", None, None, "Portugal"),
+    ("Brasil", "o", "de", "do Brasil"), ("Bahia", "a", "de", "da Bahia"),
+    ("Rio de Janeiro", "o", "em", "no Rio de Janeiro"), ("Estados Unidos", "os", "em", "nos Estados Unidos"),
+    ("Filipinas", "as", "por", "pelas Filipinas"), ("Bahia", "a", "para", "para a Bahia"),
+    ("Portugal", BARE, "de", "de Portugal"), ("Portugal", None, None, "Portugal"),
 ])
 def test_noun_phrase_contracts_the_preposition(name, article, preposition, phrase):
     assert noun_phrase(name, article, preposition) == phrase

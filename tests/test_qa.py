@@ -99,7 +99,8 @@ def test_missing_question_file(tmp_path):
 
 def _place(title: str, lead: str, fields: dict) -> dict:
     return {"id": 1, "title": title, "url": "u", "text": lead, "infobox": {"type": "Estado", "fields": fields},
-            "sections": [{"path": [], "paragraphs": [lead]}, {"path": ["História"], "paragraphs": ["Texto longo o bastante para uma resposta de seção."]}]}
+            "sections": [{"path": [], "paragraphs": [lead]},
+                         {"path": ["História"], "paragraphs": ["Texto longo o bastante para uma resposta de seção."]}]}
 
 
 def test_questions_take_the_article_the_title_s_lead_gives_it():

@@ -19,7 +19,8 @@ def test_data_table_rows_are_labelled_by_their_header_cells():
 |}""")
     [table] = article.tables
     assert (table.section, table.caption) == (("Obras",), "Romances")
-    assert table.text == "Romances\nAno: 1881 · Obra: Memórias Póstumas de Brás Cubas\nAno: 1899 · Obra: Dom Casmurro"
+    assert table.text == ("Romances\nAno: 1881 · Obra: Memórias Póstumas de Brás Cubas\n"
+                          "Ano: 1899 · Obra: Dom Casmurro")
     assert article.sections[0].paragraphs == (table.text,)  # in the section text that is chunked
     assert table.to_json()["rows"][1] == [["Ano", "1899"], ["Obra", "Dom Casmurro"]]
 

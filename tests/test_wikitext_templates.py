@@ -97,5 +97,6 @@ def test_format_number(number, shown):
 
 
 def test_infobox_values_see_rendered_templates():
-    article = clean("{{Info/Município do Brasil\n| população = {{fmtn|3165}}\n| área = {{fmtn|24.88|km²}}\n}}\nTexto.")
+    article = clean("{{Info/Município do Brasil\n| população = {{fmtn|3165}}\n| área = {{fmtn|24.88|km²}}\n}}\n"
+                    "Texto.")
     assert article.infobox.fields == {"população": "3 165", "área": "24,88 km²"}

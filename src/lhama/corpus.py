@@ -5,6 +5,10 @@ and `range_bytes`) and each range is decoded and cleaned by a worker process; re
 so the output is identical whatever the number of workers. Without an index the dump is read sequentially and,
 with several workers, batches of pages are cleaned in parallel. Output goes to a temporary folder renamed into
 place at the end: a failed run leaves nothing behind.
+
+Each article record also holds its `tables` (rows of labelled cells, and the text they are in the section) and
+image `captions` (with their section); the manifest's `templates` counts the templates the kept articles rendered
+and, by name with the first article that has it, those dropped unrendered (not in the catalogue).
 """
 
 from __future__ import annotations

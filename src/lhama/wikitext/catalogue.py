@@ -120,7 +120,8 @@ def _renderer(entry: Mapping, where: str) -> Renderer:
         return Renderer("format", parse_format(entry["format"], where))
     kind = entry.get("render")
     if kind not in RENDERERS:
-        raise CatalogueError(f"{where}: needs 'format' or 'render' (one of {', '.join(sorted(RENDERERS - {'format'}))})")
+        renderers = ", ".join(sorted(RENDERERS - {"format"}))
+        raise CatalogueError(f"{where}: needs 'format' or 'render' (one of {renderers})")
     return Renderer(kind, separator=str(entry.get("separator", " · ")),
                     params=tuple(str(p) for p in entry.get("params", ())),
                     numbered=tuple(str(p) for p in entry.get("numbered", ())))

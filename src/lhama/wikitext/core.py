@@ -238,23 +238,19 @@ def _tidy(text: str) -> str:
             text = text.replace(space, " ")
     while "  " in text:
         text = text.replace("  ", " ")
-    if any(token in text for token in _STRAY_TOKENS):
+    if ("{" in text or "}" in text or "[[" in text or "]]" in text) and _STRAY_TOKEN.search(text):
         text = _STRAY_TOKEN.sub("", text)
     if "(" in text or "[" in text:
         text = _EMPTY_BRACKETS.sub("", text)
-    text = _SPACE_BEFORE_CLOSING.sub(_drop_leading_space, text)
+    text = _SPACE_BEFORE_CLOSING.sub(_FIRST_GROUP, text)
     for mark in _OPENING_MARKS:
         if mark + " " in text:
             text = text.replace(mark + " ", mark)
-    if any(pair in text for pair in _REPEATED_PUNCT_PAIRS):
+    if _COMMA_BEFORE_PUNCT.search(text) or _SEMICOLON_BEFORE_PUNCT.search(text):
         text = _REPEATED_PUNCT.sub("", text)
         while "  " in text:
             text = text.replace("  ", " ")
     return text
-
-
-def _drop_leading_space(match: re.Match) -> str:
-    return match.group()[1]
 
 
 def _tidy_fragment(text: str) -> str:
@@ -268,8 +264,10 @@ def _tidy_fragment(text: str) -> str:
 _ODD_SPACES = ("\t", "\u00a0", "\u2009", "\u202f")
 _STRAY_TOKENS = ("{{", "}}", "[[", "]]", "{|", "|}")
 _STRAY_TOKEN = re.compile("|".join(map(re.escape, _STRAY_TOKENS)))
-_REPEATED_PUNCT_PAIRS = tuple(f"{a}{space}{b}" for a in ",;" for space in ("", " ") for b in ",;.")
-_SPACE_BEFORE_CLOSING = re.compile(r" [,.;:)»]")
+# literal-prefixed, so `re` skips ahead with a fast search instead of trying a character class at every position
+_COMMA_BEFORE_PUNCT = re.compile(r", ?[,;.]")
+_SEMICOLON_BEFORE_PUNCT = re.compile(r"; ?[,;.]")
+_SPACE_BEFORE_CLOSING = re.compile(r" ([,.;:)»])")
 _CLOSING_MARKS = (",", ".", ";", ":", ")", "»")
 _OPENING_MARKS = ("(", "«")
 

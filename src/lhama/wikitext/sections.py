@@ -130,22 +130,24 @@ def split_sections(text: str, dropped_sections: frozenset[str]) -> tuple[tuple[S
             stripped, found = _take_captions(stripped)
             section_captions.extend(found)
         if not stripped:
-            end_paragraph()
-            end_table()
+            if current or in_list:
+                end_paragraph()
+            if table_caption is not None:
+                end_table()
             continue
         first = stripped[0]
-        if first == ROW:
-            if table_caption is None:
+        if first <= LABEL:  # a table marker (the markers are the lowest characters)
+            if first == ROW:
+                if table_caption is None:
+                    end_paragraph()
+                    table_caption = ""
+                cells = _row_cells(stripped)
+                if cells:
+                    table_rows.append(cells)
+            elif first == TABLE:
                 end_paragraph()
-                table_caption = ""
-            cells = _row_cells(stripped)
-            if cells:
-                table_rows.append(cells)
-            continue
-        if first == TABLE:
-            end_paragraph()
-            end_table()
-            table_caption = _tidy_piece(stripped[1:])
+                end_table()
+                table_caption = _tidy_piece(stripped[1:])
             continue
         if table_caption is not None:
             end_table()

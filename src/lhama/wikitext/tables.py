@@ -24,18 +24,23 @@ LONG_CELL_CHARS = 300
 NAVIGATION_CLASSES = ("navbox", "navigation", "navbar", "nowraplinks", "metadata", "noprint", "ambox", "mbox",
                       "vertical-navbox", "sidebar")
 
-_CELL_TOKENS = re.compile(r"\[\[|\]\]|\|\||!!|\|")
+_HEADER_SEPARATOR = re.compile(r"!!|\|\|")
 _SPAN = re.compile(r"\b(rowspan|colspan)\s*=\s*[\"']?\s*(\d+)", re.I)
 _LIST_LINE = re.compile(r"^[*#:;]", re.M)
 
 
-@dataclass
 class Cell:
-    header: bool
-    text: str
-    rowspan: int = 1
-    colspan: int = 1
-    nested: list[WikiTable] = field(default_factory=list)
+    """One cell; a plain class with slots: tables have many cells, and a dataclass with a list default per cell
+    made their parsing twice as slow."""
+
+    __slots__ = ("header", "text", "rowspan", "colspan", "nested")
+
+    def __init__(self, header: bool, text: str, rowspan: int = 1, colspan: int = 1) -> None:
+        self.header = header
+        self.text = text
+        self.rowspan = rowspan
+        self.colspan = colspan
+        self.nested: list[WikiTable] | None = None  # tables inside this cell
 
 
 @dataclass
@@ -44,6 +49,8 @@ class WikiTable:
     caption: str = ""
     rows: list[list[Cell]] = field(default_factory=list)
     nested: list[WikiTable] = field(default_factory=list)  # tables outside any cell
+    spanned: bool = False  # some cell spans rows or columns
+    nested_in_cells: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------- parsing
@@ -54,50 +61,34 @@ def _is_table_start(stripped: str) -> bool:
 
 
 def _split_cells(body: str, header: bool) -> list[str]:
-    """Split a row line on `||` (and `!!` in header lines) outside links."""
-    if "||" not in body and not (header and "!!" in body):
-        return [body]
-    cells: list[str] = []
-    depth = 0
-    start = 0
-    for match in _CELL_TOKENS.finditer(body):
-        token = match.group()
-        if token == "[[":
-            depth += 1
-        elif token == "]]":
-            depth = max(depth - 1, 0)
-        elif not depth and (token == "||" or (header and token == "!!")):
-            cells.append(body[start : match.start()])
-            start = match.end()
-    cells.append(body[start:])
-    return cells
+    """Split a row line on `||` (and `!!` in header lines); a link never holds `||`, so no need to skip links."""
+    if header and "!!" in body:
+        return _HEADER_SEPARATOR.split(body)
+    return body.split("||") if "||" in body else [body]
 
 
 def _attribute_split(text: str) -> tuple[str, str]:
-    """`style="x" | content` -> (`style="x"`, `content`): the first single `|` outside links ends the attributes."""
-    depth = 0
-    for match in _CELL_TOKENS.finditer(text):
-        token = match.group()
-        if token == "[[":
-            depth += 1
-        elif token == "]]":
-            depth = max(depth - 1, 0)
-        elif token == "|" and not depth:
-            return text[: match.start()], text[match.end():]
-    return "", text
+    """`style="x" | content` -> (`style="x"`, `content`): a `|` before any link ends the attributes (attributes
+    hold no links, and the pipes of `[[a|b]]` are the link's)."""
+    pipe = text.find("|")
+    if pipe < 0:
+        return "", text
+    link = text.find("[[")
+    if 0 <= link < pipe:
+        return "", text
+    return text[:pipe], text[pipe + 1:]
 
 
 def _make_cell(raw: str, header: bool) -> Cell:
-    if "|" not in raw:
-        return Cell(header, raw.strip())
     attributes, content = _attribute_split(raw)
     cell = Cell(header, content.strip())
-    for name, value in _SPAN.findall(attributes) if "span" in attributes else ():
-        span = max(1, min(int(value), MAX_SPAN))
-        if name.casefold() == "rowspan":
-            cell.rowspan = span
-        else:
-            cell.colspan = span
+    if attributes and "span" in attributes:
+        for name, value in _SPAN.findall(attributes):
+            span = max(1, min(int(value), MAX_SPAN))
+            if name.casefold() == "rowspan":
+                cell.rowspan = span
+            else:
+                cell.colspan = span
     return cell
 
 
@@ -108,33 +99,39 @@ def parse_table(lines: list[str], start: int) -> tuple[WikiTable, int]:
     row: list[Cell] | None = None
     cell: Cell | None = None
     index = start + 1
-    while index < len(lines):
+    end = len(lines)
+    while index < end:
         raw = lines[index]
         stripped = raw.strip()
-        if _is_table_start(stripped):
+        lead = stripped[:2]
+        if lead == "{|" or (lead[:1] == ":" and _is_table_start(stripped)):
             nested, index = parse_table(lines, index)
-            (cell.nested if cell is not None else table.nested).append(nested)
+            if cell is None:
+                table.nested.append(nested)
+            else:
+                cell.nested = (cell.nested or []) + [nested]
+                table.nested_in_cells = True
             continue
         index += 1
-        if stripped.startswith("|}"):
+        if lead == "|}":
             return table, index
-        if stripped.startswith("|+"):
+        if lead == "|+":
             table.caption = _attribute_split(stripped[2:])[1].strip()
             cell = None
-        elif stripped.startswith("|-"):
+        elif lead == "|-":
             row, cell = [], None
             table.rows.append(row)
-        elif stripped[:1] in ("|", "!"):
+        elif lead[:1] == "|" or lead[:1] == "!":
             if row is None:
                 row = []
                 table.rows.append(row)
-            header = stripped[0] == "!"
-            body = stripped[1:]
-            if body.startswith("|"):
-                body = body[1:]  # `|| cell` at a line start is one cell
+            header = lead[0] == "!"
+            body = stripped[2:] if lead == "||" else stripped[1:]  # `|| cell` at a line start is one cell
             for part in _split_cells(body, header):
                 cell = _make_cell(part, header)
                 row.append(cell)
+                if cell.rowspan > 1 or cell.colspan > 1:
+                    table.spanned = True
         elif cell is not None:
             cell.text = f"{cell.text}\n{raw}" if cell.text else raw
     return table, index
@@ -222,12 +219,12 @@ def _column_labels(grid: list[list[tuple[Cell, bool]]]) -> tuple[list[str], int]
 
 
 def _data_lines(table: WikiTable) -> list[str]:
-    grid = _grid(table.rows)
+    grid = _grid(table.rows) if table.spanned else [[(cell, True) for cell in row] for row in table.rows]
     labels, header_rows = _column_labels(grid)
     lines = [TABLE + _flat(table.caption)]
     for row in grid[header_rows:]:
         cells: list[tuple[str, str]] = []
-        if row and all(cell.header for cell, _ in row):  # a heading inside the table: "Década de 1990"
+        if row and row[0][0].header and all(cell.header for cell, _ in row):  # a heading inside: "Década de 1990"
             texts = [text for text in dict.fromkeys(_flat(cell.text) for cell, first in row if first) if text]
             if texts == [label for label in labels if label]:
                 continue  # the header repeated inside a long table
@@ -243,7 +240,9 @@ def _data_lines(table: WikiTable) -> list[str]:
         if [value for _, value in cells] == labels or not any(value for _, value in cells):
             continue  # a header repeated inside the table, or an empty row
         lines.append(ROW + CELL.join(f"{label}{LABEL}{value}" for label, value in cells))
-    nested = [inner for row in table.rows for cell in row for inner in cell.nested] + table.nested
+    nested = table.nested
+    if table.nested_in_cells:
+        nested = [inner for row in table.rows for cell in row for inner in cell.nested or ()] + nested
     for inner in nested:
         lines.extend(["", *render_table(inner)])
     return lines
@@ -257,7 +256,7 @@ def _unwrapped_lines(table: WikiTable) -> list[str]:
         for cell in row:
             if cell.text:
                 lines.extend([*cell.text.split("\n"), ""])
-            for inner in cell.nested:
+            for inner in cell.nested or ():
                 lines.extend([*render_table(inner), ""])
     for inner in table.nested:
         lines.extend([*render_table(inner), ""])

@@ -69,7 +69,9 @@ def template_params(raw_params: list[str], first_number: int = 1) -> dict[str, s
     params: dict[str, str] = {}
     number = first_number
     for raw in raw_params:
-        named = _NAMED_PARAM.match(raw) if "=" in raw.split("[[", 1)[0].split("{{", 1)[0] else None
+        equals = raw.find("=")
+        link = raw.find("[[") if equals >= 0 else -1
+        named = _NAMED_PARAM.match(raw) if equals >= 0 and (link < 0 or equals < link) else None
         if named and named.group(1):
             params[named.group(1)] = named.group(2).strip()
         else:
@@ -242,7 +244,10 @@ def render_format(parts: tuple, params: Mapping[str, str], catalogue: Catalogue)
 def _render(renderer: Renderer, params: dict[str, str], catalogue: Catalogue) -> str:
     kind = renderer.kind
     if kind == "format":
-        return render_format(renderer.format, params, catalogue)
+        parts = renderer.format
+        if len(parts) == 1 and type(parts[0]) is Placeholder and parts[0].filter is None:  # "{1}", "{2|1}"
+            return next((params[key].strip() for key in parts[0].keys if params.get(key, "").strip()), "")
+        return render_format(parts, params, catalogue)
     if kind == "date":
         return render_date(positional(params))
     if kind == "death":
