@@ -62,7 +62,8 @@ _BOLD_ITALIC = re.compile(r"''+")
 _BR = re.compile(r"<br\s*/?\s*>", re.I)
 _HTML_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(INLINE_HTML_TAGS), re.I)
 _MAGIC_WORD = re.compile(r"__[A-ZÇÃÕÉÍ_]{3,}__")
-_EMPTY_BRACKETS = re.compile(r"\([ \t]*[,;:.–—-]*[ \t]*\)|\[[ \t]*\]")
+_EMPTY_PARENTHESES = re.compile(r"\([ \t]*[,;:.–—-]*[ \t]*\)")
+_EMPTY_SQUARE_BRACKETS = re.compile(r"\[[ \t]*\]")
 _REPEATED_PUNCT = re.compile(r"[,;] ?(?=[,;.])")
 _REDIRECT = re.compile(r"^\s*#\s*(?:redirecionamento|redirect)\b", re.I)
 _DISAMBIGUATION = re.compile(
@@ -240,8 +241,10 @@ def _tidy(text: str) -> str:
         text = text.replace("  ", " ")
     if ("{" in text or "}" in text or "[[" in text or "]]" in text) and _STRAY_TOKEN.search(text):
         text = _STRAY_TOKEN.sub("", text)
-    if "(" in text or "[" in text:
-        text = _EMPTY_BRACKETS.sub("", text)
+    if "(" in text:  # two literal-prefixed patterns: an alternation of them scans every position
+        text = _EMPTY_PARENTHESES.sub("", text)
+    if "[" in text:
+        text = _EMPTY_SQUARE_BRACKETS.sub("", text)
     text = _SPACE_BEFORE_CLOSING.sub(_FIRST_GROUP, text)
     for mark in _OPENING_MARKS:
         if mark + " " in text:

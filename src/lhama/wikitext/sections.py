@@ -16,6 +16,7 @@ CELL_SEPARATOR = " · "
 _LINE_MARKUP_STARTS = frozenset("=*#:;-")
 _HEADING = re.compile(r"^(={1,6})\s*(.*?)\s*\1\s*$")
 _LIST_MARKER = re.compile(r"^[*#:;]+\s*")
+_ALNUM = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,11 @@ def split_sections(text: str, dropped_sections: frozenset[str]) -> tuple[tuple[S
     def end_paragraph() -> None:
         nonlocal in_list
         if current:
-            paragraph = ("\n" if in_list else " ").join(current)
-            paragraph = "\n".join(filter(None, (line.strip(" ,;") for line in paragraph.split("\n"))))
-            if paragraph and any(character.isalnum() for character in paragraph):
+            if in_list:
+                paragraph = "\n".join(filter(None, (line.strip(" ,;") for line in current)))
+            else:  # prose lines hold no newline: one join and one strip
+                paragraph = " ".join(current).strip(" ,;")
+            if _ALNUM.search(paragraph):
                 paragraphs.append(paragraph)
             current.clear()
         in_list = False
