@@ -39,7 +39,8 @@ TARGET_RATIO = 3.0
 
 def demo_model(folder: Path) -> Path:
     """The prepared demo model folder, made once (GGUF -> HF folder, ~20 s) and reused by later runs."""
-    from lhama.models import ModelSpec, prepare_model
+    from lhama.config.loading import ModelSpec
+    from lhama.models import prepare_model
 
     if not (folder / "config.json").is_file():
         prepare_model(ModelSpec("smollm2", DEMO_SOURCE, params=1.35e8), folder)
@@ -47,7 +48,7 @@ def demo_model(folder: Path) -> Path:
 
 
 def questions(heldout: int) -> list:
-    from lhama.qa import load_questions
+    from lhama.questions import load_questions
 
     chosen = load_questions(PAPER)
     if heldout and HELDOUT.is_file():
@@ -58,9 +59,9 @@ def questions(heldout: int) -> list:
 def run(model_dir: Path, chosen: list, batch_size: int, max_new_tokens: int, dtype: str) -> dict:
     """One answering run; throughput over generation wall time only (model load excluded, each batch once)."""
     from lhama.answer import answer_questions
-    from lhama.generate import DecodingConfig
+    from lhama.config.sections import GenerationConfig
 
-    decoding = DecodingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size)
+    decoding = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size)
     started = time.perf_counter()
     rows = answer_questions(model_dir, chosen, variant="base", decoding=decoding, dtype=dtype, device="cpu",
                             progress=False)

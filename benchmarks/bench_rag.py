@@ -3,7 +3,7 @@
 1. Embedding throughput of lhama's pipeline (LangChain `HuggingFaceEmbeddings` with prefixes, as the `embed` rule
    runs it) against a bare `SentenceTransformer.encode` on the same chunks; target: overhead under 10%, same vectors.
 2. FAISS on synthetic clustered vectors (default 100,000 x 384): build time, single-query latency p50/p95 and
-   batched throughput for the exact, HNSW and IVF indexes built by `lhama.rag.make_faiss_index` with the project's
+   batched throughput for the exact, HNSW and IVF indexes built by `lhama.rag.index.make_faiss_index` with the project's
    default parameters; target: recall@10 of each approximate index against the exact one >= 0.95.
 
 Usage: python benchmarks/bench_rag.py [--vectors 100000] [--chunks 1000] [--quick]
@@ -50,7 +50,9 @@ def corpus_chunks(count: int) -> tuple[list[str], str]:
 def bench_embedding(texts: list[str], repeats: int) -> dict:
     from sentence_transformers import SentenceTransformer
 
-    from lhama.rag import EmbedderConfig, embed_texts, load_embedder, resolve_embedder
+    from lhama.config.sections import EmbedderConfig
+    from lhama.rag.chunks import embed_texts
+    from lhama.rag.embedder import load_embedder, resolve_embedder
 
     config = EmbedderConfig()
     pipeline = load_embedder(config)
@@ -91,7 +93,8 @@ def clustered_vectors(count: int, queries: int, dimension: int, clusters: int, s
 def bench_faiss(count: int, queries: int, dimension: int, k: int = 10) -> dict:
     import faiss
 
-    from lhama.rag import IndexConfig, make_faiss_index
+    from lhama.config.sections import IndexConfig
+    from lhama.rag.index import make_faiss_index, set_search_depth
 
     threads = os.cpu_count() or 1
     faiss.omp_set_num_threads(threads)
@@ -102,6 +105,7 @@ def bench_faiss(count: int, queries: int, dimension: int, k: int = 10) -> dict:
         started = time.perf_counter()
         index = make_faiss_index(vectors, config)
         build = time.perf_counter() - started
+        set_search_depth(index, kind, config.search_settings())
         latencies = []
         for query in query_vectors:
             started = time.perf_counter()

@@ -41,11 +41,13 @@ def common_args(steps: int, batch: int, max_length: int) -> dict:
 
 def run_lhama(model_dir: Path, train_file: Path, work: Path, method: str, steps: int, batch: int,
               max_length: int) -> dict:
-    from lhama.train import build_trainer, train_config_from_dict
+    from lhama.config.loading import parse
+    from lhama.config.sections import PromptConfig, TrainConfig
+    from lhama.train.trainer import build_trainer
 
-    config = train_config_from_dict({"method": method, "lora": LORA,
-                                     "args": {**common_args(steps, batch, max_length), "padding_free": True}})
-    run = build_trainer(config, model_dir, train_file, None, work)
+    config = parse(TrainConfig, {"method": method, "lora": LORA,
+                                 "args": {**common_args(steps, batch, max_length), "padding_free": True}}, "train")
+    run = build_trainer(config, model_dir, train_file, None, work, template=PromptConfig().template)
     started = time.perf_counter()
     run.trainer.train()
     seconds = time.perf_counter() - started
@@ -60,7 +62,7 @@ def run_study(model_dir: Path, train_file: Path, work: Path, steps: int, batch: 
     from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
                               TrainingArguments)
 
-    from lhama.train import read_rows
+    from lhama.train.data import read_rows
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
@@ -132,7 +134,8 @@ def main() -> None:
     model_dir = args.model or args.out.parent / "smollm2-hf"
     if not (model_dir / "config.json").is_file():
         os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        from lhama.models import ModelSpec, prepare_model
+        from lhama.config.loading import ModelSpec
+        from lhama.models import prepare_model
 
         prepare_model(ModelSpec("smollm2", SMOLLM2, params=1.35e8), model_dir)
     runs = {mode: spawn(mode, args, model_dir, args.out.parent) for mode in ("lhama", "study", "qlora")}

@@ -18,8 +18,8 @@ Page mix (by page count): ~85% ns-0 articles of 1-15 KB of wikitext (about 2% of
 ~8% redirects (`#REDIRECIONAMENTO [[X]]`, `<redirect>` set), ~1% disambiguation pages (`{{Desambiguação}}`), ~6%
 other namespaces (Categoria, Predefinição, Discussão, Usuário(a), Ficheiro). Articles mix the markup found in
 ptwiki: infoboxes (`{{Info/...}}`, one `| chave = valor` per line, values with nested templates, `<br />` and
-links), `<ref>` with citation templates, plain-text refs, named refs and `<ref name="x" />`, wiki tables (some
-nested), `[[Ficheiro:...|thumb|...|legenda com [[ligação]]]]` and `[[Imagem:...|miniaturadaimagem|...]]`,
+links), `<ref>` with citation templates, plain-text refs, named refs and `<ref name="x" />`, text templates (dates,
+`{{fmtn}}`, `{{séc}}`, `{{lang-xx}}`, `{{converter}}`, `{{AC}}`, flags), wiki tables (some nested), `[[Ficheiro:...|thumb|...|legenda com [[ligação]]]]` and `[[Imagem:...|miniaturadaimagem|...]]`,
 categories, comments, entities, headings, `*`/`#` lists, bold/italic, piped links and link trails, external links,
 magic words, `== Referências ==` with `{{referências}}` and `== Ligações externas ==`.
 """
@@ -35,7 +35,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from lhama.dump import FOOTER_XML, Page, SiteInfo, header_xml, page_xml, write_multistream, write_xml
+from lhama.dump import FOOTER_XML, Page, SiteInfo
+from lhama.dump_writer import header_xml, page_xml, write_multistream, write_xml
 
 DUMP_NAME = "ptwiki-synthetic-pages-articles-multistream.xml.bz2"
 INDEX_NAME = "ptwiki-synthetic-pages-articles-multistream-index.txt.bz2"
@@ -195,17 +196,28 @@ class Synth:
     def inline_template(self) -> str:
         r = self.rng.random()
         d, m, y = self.date_parts()
-        if r < 0.3:
+        if r < 0.25:
             return f"{{{{dni|{d}|{m}|{y}}}}}"
-        if r < 0.45:
+        if r < 0.37:
             d2, m2 = self.rng.randint(1, 28), self.rng.randint(1, 12)
             return f"{{{{morte|{d2}|{m2}|{y + self.rng.randint(20, 90)}|{d}|{m}|{y}}}}}"
-        if r < 0.65:
+        if r < 0.52:
             return f"{{{{nowrap|{d} de {self.rng.choice(('janeiro', 'março', 'maio', 'agosto'))} de {y}}}}}"
-        if r < 0.8:
+        if r < 0.62:
             return f"{{{{lang-en|''{self.rng.choice(('The', 'New', 'Old'))} {self.rng.choice(('House', 'River', 'Song'))}''}}}}"
-        if r < 0.9:
+        if r < 0.67:
+            return f"{{{{Lang-de|''{self.rng.choice(('Haus', 'Fluss', 'Lied'))}''}}}}"
+        if r < 0.73:
             return f"{{{{bandeira|{self.rng.choice(COUNTRIES)}}}}}"
+        if r < 0.79:
+            unit = self.rng.choice(("", "|km²", "|habitantes"))
+            return f"{{{{fmtn|{self.rng.randint(1000, 9_999_999)}{unit}}}}}"
+        if r < 0.84:
+            return f"{{{{séc|{self.rng.choice(('XV', 'XVI', 'XVII', 'XVIII', 'XIX', 'XX'))}}}}}"
+        if r < 0.88:
+            return f"{{{{converter|{self.rng.randint(2, 3000)}|{self.rng.choice(('km', 'm', 'km2'))}}}}}"
+        if r < 0.91:
+            return f"{{{{AC|{self.rng.randint(1, 800)}|x}}}}"
         return "{{carece de fontes|data=março de 2020}}"
 
     def citation(self) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lhama.dump import IndexEntry, Page, SiteInfo, read_index, write_multistream, write_xml
+from lhama.dump import IndexEntry, Page, SiteInfo, read_index
+from lhama.dump_writer import write_multistream, write_xml
 
 
 def prose(subject: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from lhama.config.sections import RagConfig
 from lhama.corpus import extract
-from lhama.dump import Page, SiteInfo, write_xml
+from lhama.dump import Page, SiteInfo
+from lhama.dump_writer import write_xml
 from lhama.rag.chunks import chunk_shard, embed_shard
 from lhama.rag.index import build_index
 

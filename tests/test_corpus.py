@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from dumpfactory import (
-    EXPECTED_SKIPS, KEPT_IDS, SKIP_REASON_BY_ID, Dumps, other_pages, rebuild_multistream, sample_pages,
+    EXPECTED_SKIPS, KEPT_IDS, SKIP_REASON_BY_ID, Dumps, other_pages, prose, rebuild_multistream, sample_pages,
     stream_offsets, truncate, write_dumps, write_index,
 )
 from lhama.cli import main
 from lhama.corpus import ExtractOptions, extract, iter_articles, read_manifest
-from lhama.dump import IndexEntry, Page, SiteInfo, read_index, write_xml
+from lhama.dump import IndexEntry, Page, SiteInfo, read_index
+from lhama.dump_writer import write_xml
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
 
 SMALL = ExtractOptions(articles_per_shard=3, range_bytes=1500, batch_pages=4)
@@ -87,7 +88,7 @@ def test_article_records(reference, dumps):
     assert [a["id"] for a in articles] == KEPT_IDS
     by_id = {page.id: page for page in dumps.pages}
     for article in articles:
-        assert set(article) == {"id", "revid", "title", "url", "text", "sections", "infobox"}
+        assert set(article) == {"id", "revid", "title", "url", "text", "sections", "infobox", "tables", "captions"}
         page = by_id[article["id"]]
         assert (article["revid"], article["title"]) == (page.revid, page.title)
         assert article["url"].startswith("https://pt.wikipedia.org/wiki/")
@@ -399,3 +400,54 @@ def test_cli_min_chars(dumps, tmp_path):
     manifest = read_manifest(out)
     assert manifest["counts"]["skipped"]["too_short"] == 0
     assert manifest["counts"]["articles"] == len(KEPT_IDS) + 1  # the short "Esboço" is kept now
+
+
+@pytest.mark.parametrize(("workers", "range_bytes"), [(1, 1), (2, 1), (2, 3000), (1, 10**9)])
+def test_an_error_in_a_multistream_range_names_its_line_in_the_dump(tmp_path, workers, range_bytes):
+    pages = [Page(id=n, ns=0, title=f"Página {n}", revid=n, text=f"Texto da página {n}.\n" * 12) for n in range(1, 61)]
+    dumps = write_dumps(tmp_path / "deep", pages=pages, pages_per_stream=5)
+    dump, index = rebuild_multistream(
+        dumps, tmp_path / "deep-multistream.xml.bz2", tmp_path / "deep-index.txt.bz2",
+        lambda number, xml: xml.replace("Texto da página 40.", "Texto da &foo; página 40.", 1))
+    whole = b"".join(bz2.BZ2File(str(dump)).read().splitlines(keepends=True)).decode("utf-8")
+    line = whole[: whole.index("&foo;")].count("\n") + 1
+    with pytest.raises(DumpError) as error:
+        extract(dump, tmp_path / "out", index_path=index, workers=workers,
+                options=ExtractOptions(range_bytes=range_bytes), progress=False)
+    assert str(error.value) == f"{dump} (line {line}): malformed XML in page 'Página 40': Entity 'foo' not defined"
+    assert not (tmp_path / "out").exists()
+
+
+TEMPLATE_PAGES = [
+    Page(id=1, ns=0, title="Primeira", revid=1,
+         text="Texto com bastantes palavras {{coord|1|2}} {{Coord|3}} {{fmtn|1000}} e mais. " * 8),
+    Page(id=2, ns=0, title="Segunda", revid=2,
+         text="Outro texto com palavras bastantes {{coord|4}} {{Caixa estranha}} {{citar web|url=x}}. " * 8),
+    Page(id=3, ns=0, title="Curta", revid=3, text="{{Ignorada}} curta."),  # too short: not counted
+]
+
+
+@pytest.mark.parametrize(("kind", "indexed", "workers"), [("xml", False, 1), ("multistream", True, 2)])
+def test_manifest_counts_templates_dropped_unrendered_with_an_example_page(tmp_path, kind, indexed, workers):
+    dumps = write_dumps(tmp_path / "dump", pages=TEMPLATE_PAGES, pages_per_stream=1)
+    manifest = extract(getattr(dumps, kind), tmp_path / "out", index_path=dumps.index if indexed else None,
+                       workers=workers, options=ExtractOptions(range_bytes=1), progress=False)
+    assert manifest["templates"] == {
+        "rendered": 8, "dropped": 32, "dropped_distinct": 2,
+        "dropped_by_name": [{"name": "Coord", "count": 24, "example": "Primeira"},
+                            {"name": "Caixa estranha", "count": 8, "example": "Segunda"}],
+    }
+
+
+def test_article_records_hold_tables_and_captions(tmp_path):
+    text = ("'''Machado''' foi um escritor brasileiro, autor de romances e contos.\n"
+            "[[Ficheiro:Machado.jpg|thumb|Machado de Assis em 1896]]\n== Obras ==\n"
+            "{| class=\"wikitable\"\n! Ano !! Obra\n|-\n| 1899 || [[Dom Casmurro]]\n|}\n" + prose("Machado"))
+    dumps = write_dumps(tmp_path / "dump", pages=[Page(id=1, ns=0, title="Machado de Assis", revid=1, text=text)])
+    extract(dumps.xml, tmp_path / "out", progress=False)
+    [article] = iter_articles(tmp_path / "out")
+    assert article["tables"] == [{"section": ["Obras"], "caption": "",
+                                  "rows": [[["Ano", "1899"], ["Obra", "Dom Casmurro"]]],
+                                  "text": "Ano: 1899 · Obra: Dom Casmurro"}]
+    assert article["captions"] == [{"section": [], "text": "Machado de Assis em 1896"}]
+    assert "Ano: 1899 · Obra: Dom Casmurro" in article["text"] and "Machado de Assis em 1896" in article["text"]

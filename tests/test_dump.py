@@ -11,8 +11,8 @@ from dumpfactory import (
 )
 from lhama.dump import (
     PTWIKI_NAMESPACES, DumpReader, IndexEntry, Page, SiteInfo, plan_ranges, read_header, read_index, read_range,
-    write_xml,
 )
+from lhama.dump_writer import write_xml
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
 
 
@@ -343,3 +343,43 @@ def test_write_xml_escapes_markup_in_titles_and_text(tmp_path):
     path = tmp_path / "escape.xml"
     write_xml(SiteInfo(), [page], path)
     assert list(DumpReader(path)) == [page]
+
+
+def _deep_entity_dump(tmp_path: Path) -> tuple[Dumps, str, int]:
+    """A dump of 60 pages with `&foo;` in page 40's text; the XML line it stands on."""
+    pages = [Page(id=n, ns=0, title=f"Página {n}", revid=n, text=f"Texto da página {n}.\n" * 12) for n in range(1, 61)]
+    dumps = write_dumps(tmp_path / "deep", pages=pages, pages_per_stream=5)
+    xml = dumps.xml.read_text(encoding="utf-8")
+    broken = xml.replace("Texto da página 40.", "Texto da &foo; página 40.", 1)
+    return dumps, broken, broken[: broken.index("&foo;")].count("\n") + 1
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_error_deep_in_a_dump_names_the_cause_the_page_and_its_line(tmp_path, compress):
+    _, broken, line = _deep_entity_dump(tmp_path)
+    assert line > 400
+    dump = tmp_path / ("deep.xml.bz2" if compress else "deep.xml")
+    dump.write_bytes(bz2.compress(broken.encode()) if compress else broken.encode())
+    with pytest.raises(DumpError) as error:
+        list(DumpReader(dump))
+    assert str(error.value) == f"{dump} (line {line}): malformed XML in page 'Página 40': Entity 'foo' not defined"
+
+
+def test_a_second_bad_dump_reports_its_own_error(tmp_path):
+    """lxml keeps one error log per thread: a parse must not report an earlier parse's error."""
+    first, second = tmp_path / "first.xml", tmp_path / "second.xml"
+    _, broken, _ = _deep_entity_dump(tmp_path)
+    first.write_text(broken, encoding="utf-8")
+    second.write_text(broken.replace("&foo;", "&bar;"), encoding="utf-8")
+    for path, entity in ((first, "foo"), (second, "bar")):
+        with pytest.raises(DumpError, match=f"Entity '{entity}' not defined"):
+            list(DumpReader(path))
+
+
+def test_an_error_in_a_range_is_placed_in_the_range_and_in_its_page(tmp_path):
+    dumps, _, _ = _deep_entity_dump(tmp_path)
+    dump, index = rebuild_multistream(
+        dumps, tmp_path / "deep-multistream.xml.bz2", tmp_path / "deep-index.txt.bz2",
+        lambda number, xml: xml.replace("Texto da página 40.", "Texto da &foo; página 40.", 1))
+    with pytest.raises(DumpError, match=r"line \d+ of the range\): malformed XML in page 'Página 40': Entity 'foo'"):
+        read_via_index(dump, index)

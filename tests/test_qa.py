@@ -47,3 +47,45 @@ def test_non_person_lead_question():
     article = dict(ARTICLE, title="Lei Áurea (1888)", infobox=None)
     [lead] = [e for e in build_examples([article], qa_options(QAConfig(kinds=["lead"])))]
     assert lead["input"] == "O que é Lei Áurea?"
+
+
+def _place(title: str, lead: str, fields: dict) -> dict:
+    return {"id": 1, "title": title, "url": "u", "text": lead, "infobox": {"type": "Estado", "fields": fields},
+            "sections": [{"path": [], "paragraphs": [lead]},
+                         {"path": ["História"], "paragraphs": ["Texto longo o bastante para uma resposta de seção."]}]}
+
+
+def test_questions_take_the_article_the_title_s_lead_gives_it():
+    brasil = _place("Brasil", "O Brasil é o maior país da América do Sul. Tem 27 unidades.", {"capital": "Brasília"})
+    bahia = _place("Bahia", "A Bahia é uma das unidades federativas do Brasil. Fica no Nordeste.", {"capital": "Salvador"})
+    minas = _place("Minas Gerais", "Minas Gerais é uma das unidades federativas do Brasil. Fica no Sudeste.",
+                   {"capital": "Belo Horizonte"})
+    by_title = {}
+    for example in build_examples([brasil, bahia, minas]):
+        by_title.setdefault(example["source_title"], {})[example["kind"]] = example
+    assert by_title["Brasil"]["infobox"]["input"] == "Qual é a capital do Brasil?"
+    assert by_title["Brasil"]["infobox"]["output"] == "A capital do Brasil é Brasília."
+    assert by_title["Bahia"]["infobox"]["input"] == "Qual é a capital da Bahia?"
+    assert by_title["Bahia"]["lead"]["input"] == "O que é a Bahia?"
+    assert by_title["Minas Gerais"]["infobox"]["input"] == "Qual é a capital de Minas Gerais?"  # the lead says bare
+    assert by_title["Bahia"]["section"]["input"] == "O que se sabe sobre «História» no contexto da Bahia?"
+
+
+def test_answers_contract_the_value_s_article():
+    person = dict(ARTICLE, infobox={"type": "Biografia", "fields": {"morte_local": "Rio de Janeiro",
+                                                                     "nascimento_local": "Vila Rica, Minas Gerais"}})
+    examples = {example["field"]: example for example in build_examples([person], qa_options(QAConfig(kinds=["infobox"])))}
+    assert examples["morte_local"]["output"] == "Pedro I do Brasil morreu no Rio de Janeiro."
+    assert examples["nascimento_local"]["output"] == "Pedro I do Brasil nasceu em Vila Rica, Minas Gerais."
+
+
+def test_lead_and_section_answers_leave_tables_and_captions_out():
+    article = dict(ARTICLE, infobox=None, tables=[{"section": ["Reinado"], "caption": "", "rows": [],
+                                                   "text": "Ano: 1822 · Evento: Independência"}],
+                   captions=[{"section": [], "text": "Retrato de D. Pedro I em 1830."}],
+                   sections=[{"path": [], "paragraphs": ["Retrato de D. Pedro I em 1830.", "D. Pedro I foi imperador."]},
+                             {"path": ["Reinado"], "paragraphs": ["Ano: 1822 · Evento: Independência",
+                                                                  "O reinado começou com a independência do Brasil."]}])
+    by_kind = {example["kind"]: example for example in build_examples([article])}
+    assert by_kind["lead"]["output"] == "D. Pedro I foi imperador."
+    assert by_kind["section"]["output"] == "O reinado começou com a independência do Brasil."

@@ -10,22 +10,28 @@ import pytest
 
 from lhama.corpus import extract, iter_articles
 from lhama.dump import read_index
-from lhama.questions import load_questions
+from lhama.questions import load_questions, question_coverage
 from lhama.text import answers_match
 
 ROOT = Path(__file__).resolve().parents[1]
 DUMP = ROOT / "resources/ptwiki-sample-pages-articles-multistream.xml.bz2"
 INDEX = ROOT / "resources/ptwiki-sample-pages-articles-multistream-index.txt.bz2"
 PAPER = ROOT / "config/questions/paper.jsonl"
+SAMPLE_FACTS = ROOT / "config/questions/sample-facts.jsonl"
 SHARED_PAPER = ROOT.parent / "shared/eval/paper-questions.jsonl"
 RESIDUE = ("{{", "}}", "[[", "]]", "<ref", "{|", "thumb|", "Categoria:", "&nbsp;")
 
 
 @pytest.fixture(scope="module")
-def extracted(tmp_path_factory):
+def extracted_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "articles"
-    manifest = extract(DUMP, out, index_path=INDEX, workers=2, progress=False)
-    return manifest, list(iter_articles(out))
+    extract(DUMP, out, index_path=INDEX, workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def extracted(extracted_dir):
+    return json.loads((extracted_dir / "manifest.json").read_text(encoding="utf-8")), list(iter_articles(extracted_dir))
 
 
 def test_sample_is_a_multistream_ptwiki_dump_with_enough_pages():
@@ -68,6 +74,34 @@ def test_each_paper_answer_is_in_its_source_article(extracted):
         article = by_title[question.source]
         infobox = " ".join((article["infobox"] or {}).get("fields", {}).values())
         assert answers_match(question.answers, article["text"] + "\n" + infobox), question.id
+
+
+def test_paper_questions_are_all_answerable_from_their_sources(extracted_dir):
+    coverage = question_coverage(load_questions(PAPER), extracted_dir)
+    assert coverage["answer_in_source"] == coverage["with_source"] == 10
+
+
+def test_sample_facts_held_by_tables_captions_and_templates_are_in_their_sources(extracted_dir):
+    questions = load_questions(SAMPLE_FACTS)
+    coverage = question_coverage(questions, extracted_dir)
+    missing = [row["id"] for row in coverage["rows"] if not row["answer_in_source"]]
+    assert missing == [] and coverage["answer_in_source"] == len(questions) >= 12
+
+
+def test_sample_has_real_style_tables_captions_and_text_templates(extracted):
+    manifest, articles = extracted
+    by_title = {article["title"]: article for article in articles}
+    assert sum(len(article["tables"]) for article in articles) >= 18
+    assert sum(len(article["captions"]) for article in articles) >= 35
+    constitutions = by_title["Constituição brasileira de 1824"]["tables"][-1]["rows"]
+    assert [dict(row)["Regime"] for row in constitutions] == ["Império"] + ["República"] * 6  # a rowspan
+    brasil = by_title["Brasil"]["text"]
+    assert "a leste, a Ponta do Seixas, na Paraíba" in brasil  # a layout table around lists, unwrapped
+    assert "República Velha · Era Vargas" not in by_title["História do Brasil"]["text"]  # a navbox, dropped
+    assert "A Igreja de Nossa Senhora do Rosário, de planta elíptica" in [
+        caption["text"] for caption in by_title["Ouro Preto"]["captions"]]  # a <gallery>
+    assert manifest["templates"]["rendered"] > 100
+    assert manifest["templates"]["dropped_by_name"] == [{"name": "Coord", "count": 1, "example": "Brasília"}]
 
 
 @pytest.mark.skipif(not SHARED_PAPER.exists(), reason="shared/eval not beside the checkout")

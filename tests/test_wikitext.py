@@ -45,25 +45,35 @@ def article():
 
 def test_keeps_link_labels_emphasis_dates_and_link_trails(article):
     lead = article.lead
-    assert lead.startswith("Joaquim José da Silva Xavier, o Tiradentes (12 de novembro de 1746 — 21 de abril de 1792)")
+    assert lead.startswith(
+        "Joaquim José da Silva Xavier, o Tiradentes (12 de novembro de 1746 — 21 de abril de 1792 (45 anos))")
     assert "foi um dentista e líder da Inconfidência Mineira." in lead
     assert "Foi enforcado." in lead
     assert "trabalhou nas minas" in article.text
 
 
-def test_drops_refs_templates_tables_files_categories_comments(article):
+def test_drops_refs_templates_files_categories_comments(article):
     text = article.text
     for token in RESIDUE:
         assert token not in text
-    for gone in ("citar web", "nota", "comentário", "Retrato por", "Prisão", "Evento", "Tiradentes.jpg", "NOTOC"):
+    for gone in ("citar web", "nota", "comentário", "Tiradentes.jpg", "250px", "NOTOC", "referências"):
         assert gone not in text
+
+
+def test_keeps_tables_as_labelled_rows_and_captions_in_their_section(article):
+    [table] = article.tables
+    assert table.section == ("Biografia", "Infância")
+    assert table.rows == ((("Ano", "1789"), ("Evento", "Brasil Prisão")),)
+    assert table.text == "Ano: 1789 · Evento: Brasil Prisão"
+    assert [(caption.section, caption.text) for caption in article.captions] == [((), "Retrato por Pedro Américo, 1893")]
+    assert article.lead.endswith("\n\nRetrato por Pedro Américo, 1893")  # captions follow the section's prose
 
 
 def test_sections_have_heading_paths_and_list_items(article):
     paths = [section.path for section in article.sections]
     assert paths == [(), ("Biografia",), ("Biografia", "Infância")]
     childhood = article.sections[2].paragraphs
-    assert childhood == ("Item um\nItem dois", "Texto depois da tabela.")
+    assert childhood == ("Item um\nItem dois", "Ano: 1789 · Evento: Brasil Prisão", "Texto depois da tabela.")
 
 
 def test_reference_and_see_also_sections_are_dropped(article):
@@ -81,7 +91,7 @@ def test_infobox_fields_are_clean_facts(article):
         "nome_completo": "Joaquim José da Silva Xavier",
         "nascimento_data": "12 de novembro de 1746",
         "nascimento_local": "Pombal, Minas Gerais",
-        "morte_data": "21 de abril de 1792",
+        "morte_data": "21 de abril de 1792 (45 anos)",
         "cônjuge": "Maria; Antônia",
     }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import browser
-from lhama.dump import Page, SiteInfo, write_xml
+from lhama.dump import Page, SiteInfo
+from lhama.dump_writer import write_xml
 from lhama.files import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]

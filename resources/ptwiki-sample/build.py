@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from lhama.dump import Page, SiteInfo, write_multistream
+from lhama.dump import Page, SiteInfo
+from lhama.dump_writer import write_multistream
 
 HERE = Path(__file__).resolve().parent
 PAGES_YAML = HERE / "pages.yaml"

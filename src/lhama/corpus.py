@@ -5,6 +5,10 @@ and `range_bytes`) and each range is decoded and cleaned by a worker process; re
 so the output is identical whatever the number of workers. Without an index the dump is read sequentially and,
 with several workers, batches of pages are cleaned in parallel. Output goes to a temporary folder renamed into
 place at the end: a failed run leaves nothing behind.
+
+Each article record also holds its `tables` (rows of labelled cells, and the text they are in the section) and
+image `captions` (with their section); the manifest's `templates` counts the templates the kept articles rendered
+and, by name with the first article that has it, those dropped unrendered (not in the catalogue).
 """
 
 from __future__ import annotations
@@ -26,17 +30,21 @@ import orjson
 from tqdm import tqdm
 
 from lhama import __version__
-from lhama.dump import ByteRange, DumpReader, Page, SiteInfo, plan_ranges, read_header, read_index, read_range
+from lhama.dump import (
+    ByteRange, DumpReader, Page, RangeXMLError, SiteInfo, decode_range, header_line_count, plan_ranges, range_pages,
+    read_header, read_index,
+)
 from lhama.errors import DumpError, IndexMismatchError, LhamaError
 from lhama.download import file_digest
 from lhama.files import atomic_dir
-from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, clean, is_disambiguation, is_redirect
+from lhama.wikitext import DEFAULT_DROPPED_SECTIONS, TemplateStats, clean, is_disambiguation, is_redirect
 
 log = logging.getLogger(__name__)
 
 SKIP_REASONS = ("namespace", "not_wikitext", "redirect", "disambiguation", "too_short")
 MANIFEST = "manifest.json"
 SHARD_PATTERN = "articles-{:05d}.jsonl"
+MAX_DROPPED_TEMPLATES_LISTED = 1000
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,11 @@ class BatchResult:
     characters: int = 0
     pages: int = 0
     xml_bytes: int = 0
+    xml_lines: int = 0  # lines of the decoded range: the extraction places XML errors at their line in the dump
     skipped: Counter = field(default_factory=Counter)
+    templates_rendered: int = 0
+    templates_dropped: Counter = field(default_factory=Counter)  # template name -> count, over kept articles
+    dropped_examples: dict[str, str] = field(default_factory=dict)  # template name -> first article with it
 
 
 # ---------------------------------------------------------------------------------------------------- conversion
@@ -109,10 +121,13 @@ def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOption
                     "text": text,
                     "sections": [section.to_json() for section in article.sections],
                     "infobox": article.infobox.to_json() if article.infobox else None,
+                    "tables": [table.to_json() for table in article.tables],
+                    "captions": [caption.to_json() for caption in article.captions],
                 }
                 lines.append(orjson.dumps(record))
                 result.articles += 1
                 result.characters += len(text)
+                _count_templates(result, article.templates, page.title)
         if reason is not None:
             result.skipped[reason] += 1
     result.jsonl = b"\n".join(lines) + b"\n" if lines else b""
@@ -123,11 +138,20 @@ def convert_pages(pages: Iterable[Page], url_prefix: str, options: ExtractOption
     return result
 
 
+def _count_templates(result: BatchResult, stats: TemplateStats, title: str) -> None:
+    result.templates_rendered += stats.rendered
+    for name, count in stats.dropped.items():
+        result.templates_dropped[name] += count
+        result.dropped_examples.setdefault(name, title)
+
+
 def _convert_range(dump_path: Path, byte_range: ByteRange, opening_tag: str, url_prefix: str,
                    options: ExtractOptions) -> BatchResult:
-    pages = read_range(dump_path, byte_range, opening_tag)
+    decoded = decode_range(dump_path, byte_range)
+    pages = range_pages(dump_path, byte_range, opening_tag, decoded)
     result = convert_pages(pages, url_prefix, options)
     result.xml_bytes = sum(len(page.text) for page in pages)
+    result.xml_lines = decoded.count(b"\n")
     return result
 
 
@@ -311,10 +335,15 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
                           "sha1": file_digest(index_path, "sha1"),
                           "entries": len(entries), "ranges": len(ranges)}
             bar.update(entries[0].offset)
-            for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start, tmp_dir)):
-                _accumulate(totals, result, writer)
-                bar.update(byte_range.end - byte_range.start)
-                progress_line(bar, totals.pages, byte_range.end)
+            lines_before = header_line_count(dump_path, entries[0].offset)
+            try:
+                for byte_range, result in zip(ranges, _ordered_results(tasks, workers, digest.start, tmp_dir)):
+                    _accumulate(totals, result, writer)
+                    lines_before += result.xml_lines
+                    bar.update(byte_range.end - byte_range.start)
+                    progress_line(bar, totals.pages, byte_range.end)
+            except RangeXMLError as error:  # results come in plan order: every range before this one is counted
+                raise error.at_dump_line(lines_before) from None
         else:
             reader = DumpReader(dump_path)
             dump_format = reader.compression
@@ -365,7 +394,21 @@ def _extract_into(dump_path: Path, tmp_dir: Path, index_path: str | Path | None,
             "skipped": {reason: totals.skipped.get(reason, 0) for reason in SKIP_REASONS},
             "characters": totals.characters,
         },
+        "templates": templates_summary(totals),
         "shards": writer.shards,
+    }
+
+
+def templates_summary(totals: BatchResult, listed: int = MAX_DROPPED_TEMPLATES_LISTED) -> dict:
+    """What the templates of the kept articles became: how many rendered, and the ones dropped unrendered (not in
+    the catalogue), most frequent first, each with the first article that has it (the same whatever `--workers`)."""
+    ranked = sorted(totals.templates_dropped.items(), key=lambda item: (-item[1], item[0]))
+    return {
+        "rendered": totals.templates_rendered,
+        "dropped": sum(totals.templates_dropped.values()),
+        "dropped_distinct": len(ranked),
+        "dropped_by_name": [{"name": name, "count": count, "example": totals.dropped_examples[name]}
+                            for name, count in ranked[:listed]],
     }
 
 
@@ -392,6 +435,10 @@ def _accumulate(totals: BatchResult, result: BatchResult, writer: ShardWriter) -
     totals.characters += result.characters
     totals.pages += result.pages
     totals.skipped.update(result.skipped)
+    totals.templates_rendered += result.templates_rendered
+    totals.templates_dropped.update(result.templates_dropped)
+    for name, title in result.dropped_examples.items():
+        totals.dropped_examples.setdefault(name, title)
 
 
 # ---------------------------------------------------------------------------------------------------- reading back

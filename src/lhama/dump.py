@@ -1,4 +1,4 @@
-"""MediaWiki XML dumps: reading (.xml, .xml.bz2, multistream .xml.bz2 with its index) and writing.
+"""MediaWiki XML dumps: reading .xml, .xml.bz2 and multistream .xml.bz2 with its index (writing: `lhama.dump_writer`).
 
 A multistream dump is a concatenation of independent bz2 streams: the first holds the `<mediawiki>` header and
 `<siteinfo>`, each following one holds up to 100 `<page>` elements, and the last holds `</mediawiki>`. The index
@@ -12,7 +12,7 @@ import bz2
 import html
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +24,7 @@ from lhama.errors import DumpError, IndexMismatchError
 SUPPORTED_SCHEMAS = ("0.10", "0.11")
 EXPORT_NS_PREFIX = "http://www.mediawiki.org/xml/export-"
 BZ2_MAGIC = b"BZh"
+FOOTER_XML = "</mediawiki>\n"
 
 # The namespaces of pt.wikipedia.org (siteinfo of a 2023 dump).
 PTWIKI_NAMESPACES: dict[int, str] = {
@@ -84,105 +85,6 @@ class ByteRange:
     start: int
     end: int
     page_ids: tuple[int, ...]
-
-
-# ---------------------------------------------------------------------------------------------------- writing
-
-
-def _xml_text(value: str) -> str:
-    return html.escape(value, quote=False)
-
-
-def header_xml(site: SiteInfo) -> str:
-    namespaces = "\n".join(
-        f'      <namespace key="{key}" case="first-letter"' + (f">{_xml_text(name)}</namespace>" if name else " />")
-        for key, name in sorted(site.namespaces.items())
-    )
-    return (
-        f'<mediawiki xmlns="{site.xmlns}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        f'xsi:schemaLocation="{site.xmlns} http://www.mediawiki.org/xml/export-{site.schema_version}.xsd" '
-        f'version="{site.schema_version}" xml:lang="{site.lang}">\n'
-        "  <siteinfo>\n"
-        f"    <sitename>{_xml_text(site.sitename)}</sitename>\n"
-        f"    <dbname>{site.dbname}</dbname>\n"
-        f"    <base>{_xml_text(site.base)}</base>\n"
-        f"    <generator>{_xml_text(site.generator)}</generator>\n"
-        "    <case>first-letter</case>\n"
-        "    <namespaces>\n"
-        f"{namespaces}\n"
-        "    </namespaces>\n"
-        "  </siteinfo>\n"
-    )
-
-
-FOOTER_XML = "</mediawiki>\n"
-
-
-def page_xml(page: Page) -> str:
-    import hashlib
-
-    encoded = page.text.encode("utf-8")
-    sha1 = hashlib.sha1(encoded).hexdigest()
-    redirect = f'    <redirect title="{html.escape(page.redirect)}" />\n' if page.redirect else ""
-    return (
-        "  <page>\n"
-        f"    <title>{_xml_text(page.title)}</title>\n"
-        f"    <ns>{page.ns}</ns>\n"
-        f"    <id>{page.id}</id>\n"
-        f"{redirect}"
-        "    <revision>\n"
-        f"      <id>{page.revid}</id>\n"
-        f"      <timestamp>{page.timestamp}</timestamp>\n"
-        f"      <contributor>\n        <username>{_xml_text(page.contributor)}</username>\n"
-        "        <id>1</id>\n      </contributor>\n"
-        f"      <model>{page.model}</model>\n"
-        "      <format>text/x-wiki</format>\n"
-        f'      <text bytes="{len(encoded)}" sha1="{sha1}" xml:space="preserve">{_xml_text(page.text)}</text>\n'
-        f"      <sha1>{sha1}</sha1>\n"
-        "    </revision>\n"
-        "  </page>\n"
-    )
-
-
-def write_xml(site: SiteInfo, pages: Iterable[Page], path: str | Path, *, compress: bool = False) -> None:
-    """A plain export: `.xml`, or a single-stream `.xml.bz2` when `compress`."""
-    opener = bz2.open if compress else open
-    with opener(path, "wt", encoding="utf-8") as out:
-        out.write(header_xml(site))
-        for page in pages:
-            out.write(page_xml(page))
-        out.write(FOOTER_XML)
-
-
-def write_multistream(
-    site: SiteInfo,
-    pages: Iterable[Page],
-    dump_path: str | Path,
-    index_path: str | Path,
-    *,
-    pages_per_stream: int = 100,
-    compresslevel: int = 9,
-) -> None:
-    """A multistream `.xml.bz2` and its `offset:page_id:title` index (bz2), laid out as Wikimedia's."""
-    index_lines: list[str] = []
-    with open(dump_path, "wb") as out:
-        out.write(bz2.compress(header_xml(site).encode("utf-8"), compresslevel))
-        batch: list[Page] = []
-
-        def flush() -> None:
-            offset = out.tell()
-            out.write(bz2.compress("".join(page_xml(p) for p in batch).encode("utf-8"), compresslevel))
-            index_lines.extend(f"{offset}:{p.id}:{p.title}\n" for p in batch)
-            batch.clear()
-
-        for page in pages:
-            batch.append(page)
-            if len(batch) == pages_per_stream:
-                flush()
-        if batch:
-            flush()
-        out.write(bz2.compress(FOOTER_XML.encode("utf-8"), compresslevel))
-    Path(index_path).write_bytes(bz2.compress("".join(index_lines).encode("utf-8"), compresslevel))
 
 
 # ---------------------------------------------------------------------------------------------------- reading
@@ -311,11 +213,15 @@ class DumpReader:
         root = None
         version = ""
         depth = 0
+        title: str | None = None  # of the page being read, for error messages
+        etree.clear_error_log()  # the log is per thread, not per parse: keep only this parse's errors
         try:
             for event, element in context:
                 if event == "start":
                     depth += 1
-                    if root is None:
+                    if depth == 2:
+                        title = None
+                    elif root is None:
                         root = element
                         if _local(element.tag) != "mediawiki":
                             raise DumpError(
@@ -325,7 +231,9 @@ class DumpReader:
                     continue
                 depth -= 1
                 name = _local(element.tag)
-                if depth == 1 and name == "siteinfo":
+                if depth == 2 and name == "title":
+                    title = element.text
+                elif depth == 1 and name == "siteinfo":
                     lang = root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
                     self.siteinfo = _siteinfo_from_element(element, version, lang)
                     element.clear()
@@ -343,7 +251,8 @@ class DumpReader:
                     yield page
         except etree.XMLSyntaxError as error:
             message, line = _first_xml_error(error)
-            raise DumpError(self.path, f"malformed XML: {message}", where=f"line {line}" if line else None) from None
+            raise DumpError(self.path, f"malformed XML{_in_page(title)}: {message}",
+                            where=f"line {line}" if line else None) from None
         except (EOFError, OSError) as error:
             raise DumpError(self.path, f"corrupt or truncated bz2 data: {error}", where=f"offset {self.bytes_read}") from None
         if root is None:
@@ -351,14 +260,58 @@ class DumpReader:
 
 
 def _first_xml_error(error: etree.XMLSyntaxError) -> tuple[str, int | None]:
-    """The message and line of a parse error; iterparse reports a vague 'no element found' at (0, 0) and keeps the
-    real first error (an undefined entity, say) in its log."""
+    """The message and line of the first error of a parse (the caller cleared lxml's per-thread log before it).
+
+    The exception's own message is libxml2's last word, often a consequence at the wrong place: an undefined entity
+    at line 513 surfaces as "Extra content at the end of the document, line 2"; the log keeps the cause."""
+    for entry in error.error_log:
+        if entry.level_name in ("ERROR", "FATAL"):
+            return entry.message, entry.line or None
     line = error.position[0] if error.position else 0
-    if line == 0:  # the log may hold older entries too: the newest error is this parse's
-        for entry in reversed(error.error_log):
-            if entry.level_name in ("ERROR", "FATAL"):
-                return entry.message, entry.line or None
     return error.msg, line or None
+
+
+def _in_page(title: str | None) -> str:
+    return f" in page {title!r}" if title else ""
+
+
+class RangeXMLError(DumpError):
+    """Malformed XML inside one multistream range. The worker that decodes the range knows the line only within it;
+    the extraction, reading the ranges in order, turns it into the dump's line (`line_in_range` + lines before)."""
+
+    def __init__(self, path: str | Path, problem: str, *, range_start: int, line_in_range: int | None) -> None:
+        self.range_start = range_start
+        self.line_in_range = line_in_range
+        where = f"offset {range_start}" + (f", line {line_in_range} of the range" if line_in_range else "")
+        super().__init__(path, problem, where=where)
+
+    def __reduce__(self):
+        return _rebuild_range_error, (self.path, self.problem, self.range_start, self.line_in_range)
+
+    def at_dump_line(self, lines_before: int) -> DumpError:
+        """The same error placed at its line in the whole decompressed dump."""
+        if self.line_in_range is None:
+            return DumpError(self.path, self.problem, where=f"offset {self.range_start}")
+        return DumpError(self.path, self.problem, where=f"line {lines_before + self.line_in_range}")
+
+
+def _rebuild_range_error(path: str, problem: str, range_start: int, line_in_range: int | None) -> RangeXMLError:
+    return RangeXMLError(path, problem, range_start=range_start, line_in_range=line_in_range)
+
+
+def _title_before_line(body: bytes, line: int) -> str | None:
+    """The title of the page whose XML holds `line` (1-based) of `body`, when its `<title>` comes before that line."""
+    start = 0
+    for _ in range(line - 1):
+        start = body.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    end = body.find(b"\n", start)
+    opening = body.rfind(b"<title>", 0, len(body) if end < 0 else end)
+    closing = body.find(b"</title>", opening) if opening >= 0 else -1
+    if closing < 0:
+        return None
+    return html.unescape(body[opening + len(b"<title>") : closing].decode("utf-8", "replace"))
 
 
 # ---------------------------------------------------------------------------------------------------- multistream
@@ -444,8 +397,23 @@ def read_header(dump_path: Path, first_offset: int) -> tuple[SiteInfo, str]:
     return _siteinfo_from_element(siteinfo_element, version, lang), match.group(0)
 
 
+def header_line_count(dump_path: Path, first_offset: int) -> int:
+    """How many lines the header stream `[0, first_offset)` holds: the first page stream starts on the next one."""
+    with open(dump_path, "rb") as handle:
+        raw = handle.read(first_offset)
+    try:
+        return bz2.decompress(raw).count(b"\n")
+    except (OSError, EOFError, ValueError) as error:
+        raise IndexMismatchError(dump_path, f"the header stream does not decode ({error})", where="offset 0") from None
+
+
 def read_range(dump_path: Path, byte_range: ByteRange, opening_tag: str) -> list[Page]:
     """Decode the whole streams of one range in bulk and parse their pages; checks them against the index."""
+    return range_pages(dump_path, byte_range, opening_tag, decode_range(dump_path, byte_range))
+
+
+def decode_range(dump_path: Path, byte_range: ByteRange) -> bytes:
+    """The decompressed XML of one range's streams (its pages, and the footer for the last range)."""
     with open(dump_path, "rb") as handle:
         handle.seek(byte_range.start)
         raw = handle.read(byte_range.end - byte_range.start)
@@ -462,15 +430,24 @@ def read_range(dump_path: Path, byte_range: ByteRange, opening_tag: str) -> list
         raise DumpError(dump_path, f"corrupt or truncated bz2 data: {error}", where=where) from None
     except (OSError, ValueError) as error:
         raise DumpError(dump_path, f"corrupt bz2 data: {error}", where=where) from None
+    return decompressed
+
+
+def range_pages(dump_path: Path, byte_range: ByteRange, opening_tag: str, decompressed: bytes) -> list[Page]:
+    """Parse a decoded range's pages and check them against the index. Malformed XML is a RangeXMLError with the
+    line in the range (the range's first line shares the parse's first line with the opening tag)."""
+    where = f"offset {byte_range.start}"
     body = decompressed.rstrip()
     if body.endswith(b"</mediawiki>"):
         body = body[: -len(b"</mediawiki>")]
+    etree.clear_error_log()
     try:
         root = etree.fromstring(opening_tag.encode("utf-8") + body + FOOTER_XML.encode("utf-8"), _xml_parser())
     except etree.XMLSyntaxError as error:
         message, line = _first_xml_error(error)
-        detail = f"{where}, line {line} of the range" if line else where
-        raise DumpError(dump_path, f"malformed XML: {message}", where=detail) from None
+        title = _title_before_line(body, line) if line else None
+        raise RangeXMLError(dump_path, f"malformed XML{_in_page(title)}: {message}", range_start=byte_range.start,
+                            line_in_range=line) from None
     pages: list[Page] = []
     for element in root:
         if _local(element.tag) != "page":

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lhama.config.sections import PromptConfig, QAConfig
+from lhama.portuguese import article_for, fill, value_article
 
 # infobox field -> (question, answer sentence); `{title}` is the article, `{value}` the field's clean value.
 DEFAULT_INFOBOX_QUESTIONS: dict[str, tuple[str, str]] = {
@@ -121,16 +122,27 @@ def _example(article: dict, kind: str, number: int, question: str, output: str, 
     }
 
 
+def _lead(article: dict) -> str:
+    sections = article.get("sections") or []
+    return " ".join(sections[0]["paragraphs"]) if sections and not sections[0]["path"] else ""
+
+
+def _title_slot(article: dict) -> tuple[str, str | None]:
+    """The display title and the article its lead gives it ("O Brasil é..." -> "o"): `do Brasil`, `no Brasil`."""
+    title = display_title(article["title"])
+    return title, article_for(title, _lead(article))
+
+
 def infobox_examples(article: dict, options: QAOptions) -> list[dict]:
     infobox = article.get("infobox") or {}
     templates = {_field_key(key): value for key, value in options.infobox_questions.items()}
-    title = display_title(article["title"])
+    title = _title_slot(article)
     examples = []
     for key, value in (infobox.get("fields") or {}).items():
         template = templates.get(_field_key(key))
         if template is None or not value or len(value) > MAX_VALUE_CHARS:
             continue
-        question, answer = (part.format(title=title, value=value) for part in template)
+        question, answer = (fill(part, title=title, value=(value, value_article(value))) for part in template)
         examples.append(_example(article, "infobox", len(examples), question, answer, [value], options, field=key))
     return examples
 
@@ -145,25 +157,37 @@ def lead_examples(article: dict, options: QAOptions) -> list[dict]:
     sections = article.get("sections") or []
     if not sections or sections[0]["path"]:
         return []
-    answer = first_sentences(" ".join(sections[0]["paragraphs"]), options.lead_sentences)
+    answer = first_sentences(_prose(article, sections[0]), options.lead_sentences)
     if not answer:
         return []
-    title = display_title(article["title"])
-    question = f"Quem foi {title}?" if _is_person(article) else f"O que é {title}?"
+    question = fill("Quem foi {title}?" if _is_person(article) else "O que é {title}?", title=_title_slot(article))
     return [_example(article, "lead", 0, question, answer, [], options)]
 
 
+def _prose_paragraphs(article: dict, section: dict) -> list[str]:
+    """A section's paragraphs less its tables and image captions (kept apart in the article's record too)."""
+    apart = {table["text"] for table in article.get("tables") or []}
+    apart.update(caption["text"] for caption in article.get("captions") or [])
+    return [paragraph for paragraph in section["paragraphs"] if paragraph not in apart]
+
+
+def _prose(article: dict, section: dict) -> str:
+    return " ".join(_prose_paragraphs(article, section))
+
+
 def section_examples(article: dict, options: QAOptions) -> list[dict]:
-    title = display_title(article["title"])
+    title = _title_slot(article)
     examples = []
     for section in article.get("sections") or []:
         if not section["path"] or len(examples) >= options.max_sections_per_article:
             continue
-        answer = first_sentences(section["paragraphs"][0], options.section_sentences)
+        prose = _prose_paragraphs(article, section)
+        answer = first_sentences(prose[0], options.section_sentences) if prose else ""
         if len(answer) < 40:
             continue
         heading = " > ".join(section["path"])
-        question = f"O que se sabe sobre «{heading}» no contexto de {title}?"
+        question = fill("O que se sabe sobre «{heading}» no contexto de {title}?", heading=(heading, None),
+                        title=title)
         examples.append(_example(article, "section", len(examples), question, answer, [], options, section=heading))
     return examples
 

@@ -70,6 +70,14 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig):
     return index
 
 
+def set_search_depth(index, kind: str, search: dict) -> None:
+    """The query-time depth of an HNSW (efSearch) or IVF (nprobe) index; a loaded index gets it from the config."""
+    if kind == "hnsw":
+        index.hnsw.efSearch = search["hnsw_ef_search"]
+    elif kind == "ivf":
+        index.nprobe = min(search["ivf_nprobe"], index.nlist)
+
+
 def build_index(chunk_paths: Sequence[str | Path], embedding_paths: Sequence[str | Path], out_dir: str | Path, *,
                 embedder: EmbedderConfig, chunker: ChunkerConfig, index: IndexConfig,
                 display_name: str | None = None) -> dict:
@@ -174,10 +182,8 @@ def load_index(index_dir: str | Path, settings: RetrievalSettings | None = None,
     if index.ntotal != len(chunks) or index.ntotal != manifest["counts"]["chunks"]:
         raise IndexIntegrityError(index_dir, f"{index.ntotal} vectors, {len(chunks)} docstore entries, "
                                   f"manifest says {manifest['counts']['chunks']}")
-    if manifest["index"]["type"] == "hnsw":
-        index.hnsw.efSearch = settings.search["hnsw_ef_search"]
-    elif manifest["index"]["type"] == "ivf":
-        index.nprobe = min(settings.search["ivf_nprobe"], index.nlist)
+    set_search_depth(index, manifest["index"]["type"], settings.search)
+    if manifest["index"]["type"] == "ivf":
         index.make_direct_map()  # MMR needs vectors back from an IVF index
     embedder = embedder or load_embedder(settings.embedder)
     documents = {chunk["chunk_id"]: Document(page_content=chunk["text"], metadata={**chunk["metadata"],
