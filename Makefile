@@ -52,6 +52,9 @@ demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "report: $(CURDIR)/results/report.html"
 
+# two workers: the demo run, the local SLURM cluster's tests and the unit tests share the machine's two cores
+# (much of the cluster's time is waiting on it); --durations prints the slowest tests
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 test: setup system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

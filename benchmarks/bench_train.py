@@ -34,7 +34,7 @@ LORA = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "target_modules": ["q_pr
 
 def common_args(steps: int, batch: int, max_length: int) -> dict:
     return {"max_steps": steps, "per_device_train_batch_size": batch, "learning_rate": 2e-4, "optim": "adamw_torch",
-            "lr_scheduler_type": "cosine", "warmup_steps": 1, "bf16": True, "gradient_checkpointing": False,
+            "lr_scheduler_type": "cosine", "warmup_steps": 1, "bf16": "auto", "gradient_checkpointing": False,
             "save_steps": 10_000, "eval_strategy": "no", "logging_steps": 1, "max_length": max_length, "seed": 42,
             "report_to": "none"}
 
@@ -75,6 +75,9 @@ def run_study(model_dir: Path, train_file: Path, work: Path, steps: int, batch: 
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     settings = common_args(steps, batch, max_length)
     settings.pop("max_length")
+    from lhama.train.trainer import native_bf16
+
+    settings["bf16"] = native_bf16()  # as lhama resolves `bf16: auto`, so both runs compute in the same precision
     args = TrainingArguments(output_dir=str(work), use_cpu=not torch.cuda.is_available(),
                              include_num_input_tokens_seen="non_padding", **settings)
     trainer = Trainer(model=model, args=args, train_dataset=dataset,

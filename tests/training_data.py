@@ -29,7 +29,7 @@ def write_data(folder: Path) -> tuple[Path, Path]:
 
 def small_config(method: str = "lora", **args) -> TrainConfig:
     settings = {"max_steps": 4, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "save_steps": 100,
-                "eval_strategy": "no", "logging_steps": 1, "max_length": 128, "bf16": True, "seed": 0,
+                "eval_strategy": "no", "logging_steps": 1, "max_length": 128, "bf16": "auto", "seed": 0,
                 "report_to": "none", **args}
     return parse(TrainConfig, {"method": method, "lora": {"r": 8, "lora_alpha": 16,
                                                           "target_modules": ["q_proj", "v_proj"]},

@@ -21,7 +21,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from lhama.config.sections import VARIANTS, GenerationConfig, PromptConfig, RetrievalSettings
+from lhama.config.sections import (
+    VARIANT_ADAPTER, VARIANT_RETRIEVES, VARIANTS, GenerationConfig, PromptConfig, RetrievalSettings,
+)
 from lhama.errors import ConfigError, InputFileError
 from lhama.files import write_json, write_jsonl
 from lhama.generate import Generation, generate, throughput
@@ -38,7 +40,7 @@ def variant_parts(variant: str) -> tuple[bool, bool]:
     """(tuned, rag) for a variant name; a ConfigError for an unknown one."""
     if variant not in VARIANTS:
         raise ConfigError("variant", f"expected one of {', '.join(VARIANTS)}, got {variant!r}")
-    return variant.startswith("tuned"), variant.endswith("rag")
+    return VARIANT_ADAPTER[variant] is not None, VARIANT_RETRIEVES[variant]
 
 
 def check_variant(variant: str, adapter_dir: str | Path | None, index_dir: str | Path | None) -> None:

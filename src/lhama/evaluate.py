@@ -7,18 +7,24 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from lhama.config.sections import VARIANT_ADAPTER, VARIANT_RETRIEVES
 from lhama.config.sections import VARIANTS as ANSWER_VARIANTS
 from lhama.errors import ConfigError, InputFileError
 from lhama.files import numbered_records, write_jsonl, write_tsv
 from lhama.scoring import score_answer
 from lhama.stats import bootstrap_interval, paired_comparison, resample_indices
 
-BOOTSTRAP_METRICS = ("accuracy", "em", "f1", "rouge_l", "chrf", "portuguese_share", "refusal_rate")
+BOOTSTRAP_METRICS = ("accuracy", "own_words_accuracy", "copy_rate", "empty_rate", "em", "f1", "rouge_l", "chrf",
+                     "portuguese_share", "refusal_rate")
 METRIC_COLUMNS = (
-    "model", "variant", "questions", "n", "n_with_answers", "accuracy", "accuracy_low", "accuracy_high", "em", "em_low", "em_high",
+    "model", "variant", "questions", "n", "n_with_answers", "accuracy", "accuracy_low", "accuracy_high",
+    "own_words_accuracy", "own_words_accuracy_low", "own_words_accuracy_high", "copy_rate", "copy_rate_low",
+    "copy_rate_high", "empty_rate", "empty_rate_low", "empty_rate_high", "em", "em_low", "em_high",
     "f1", "f1_low", "f1_high", "rouge_l", "rouge_l_low", "rouge_l_high", "chrf", "chrf_low", "chrf_high",
     "portuguese_share", "portuguese_share_low", "portuguese_share_high", "refusal_rate", "refusal_rate_low",
     "refusal_rate_high", "mean_length", "k", "recall_at_k", "mrr", "perplexity_heldout", "bits_per_byte",
+    "judge_accuracy", "judge_accuracy_low", "judge_accuracy_high", "judge_supported_rate", "judge_kappa",
+    "judge_unclear",
 )
 COMPARISON_COLUMNS = ("model", "questions", "variant_a", "variant_b", "n", "metric", "a", "b", "diff", "diff_low",
                       "diff_high", "p_value", "test")
@@ -49,8 +55,44 @@ def retrieval_metrics(retrieval: Mapping | None, ids: Sequence[str], k: int | No
 def perplexity_metrics(perplexity: Mapping | None, variant: str) -> dict:
     """Held-out perplexity and bits per byte of the model the variant answers with: base for base/rag, the
     adapter's for tuned/tuned_rag (training-stage JSON {"base": {...}, "tuned": {...}})."""
-    entry = (perplexity or {}).get("tuned" if variant.startswith("tuned") else "base") or {}
+    adapter = VARIANT_ADAPTER.get(variant)
+    if adapter not in (None, "tuned"):  # the perplexity stage scores the base model and the tuned adapter
+        return {"perplexity_heldout": None, "bits_per_byte": None}
+    entry = (perplexity or {}).get(adapter or "base") or {}
     return {"perplexity_heldout": entry.get("ppl"), "bits_per_byte": entry.get("bits_per_byte")}
+
+
+def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float | None:
+    """Cohen's kappa of two raters' yes/no verdicts (scikit-learn's); None when it is undefined (one class)."""
+    import math
+
+    from sklearn.metrics import cohen_kappa_score
+
+    if not a or len(set(a) | set(b)) < 2:
+        return None
+    value = float(cohen_kappa_score(list(a), list(b)))
+    return None if math.isnan(value) else value
+
+
+def judge_metrics(rows: Sequence[Mapping], indices) -> dict:
+    """The judge's accuracy (with its interval), the share of RAG answers it found supported by their passages,
+    its agreement with the string metric (Cohen's kappa) and how many of its replies were neither sim nor não."""
+    judged = [row for row in rows if "judge_correct" in row]
+    if not judged:
+        return {}
+    verdicts = [row["judge_correct"] for row in rows]
+    low, high = bootstrap_interval(verdicts, indices=indices)
+    pairs = [(bool(row["correct"]), bool(row["judge_correct"])) for row in rows
+             if row.get("correct") is not None and row.get("judge_correct") is not None]
+    return {"judge_accuracy": _mean(verdicts), "judge_accuracy_low": low, "judge_accuracy_high": high,
+            "judge_supported_rate": _mean([row.get("judge_supported") for row in rows]),
+            "judge_kappa": cohen_kappa([a for a, _ in pairs], [b for _, b in pairs]),
+            "judge_unclear": sum(1 for row in judged if row["judge_correct"] is None)}
+
+
+def read_judgements(path: str | Path) -> dict[tuple, dict]:
+    """The judge job's verdicts by (model, variant, question set, id)."""
+    return {(row["model"], row["variant"], row["questions"], row["id"]): row for _, row in numbered_records(path)}
 
 
 def group_key(row: Mapping) -> tuple[str, str, str]:
@@ -78,6 +120,9 @@ def aggregate(scored: Sequence[Mapping], *, retrieval: Mapping[str, Mapping] | N
                                                     key=lambda item: (item[0][0], item[0][2], _variant_order(item[0][1]))):
         columns = {
             "accuracy": [row["correct"] for row in rows],
+            "own_words_accuracy": [row["own_words_correct"] for row in rows],
+            "copy_rate": [row["copied"] for row in rows],
+            "empty_rate": [row["empty"] for row in rows],
             "em": [row["em"] for row in rows],
             "f1": [row["f1"] for row in rows],
             "rouge_l": [row["rouge_l"] for row in rows],
@@ -92,12 +137,13 @@ def aggregate(scored: Sequence[Mapping], *, retrieval: Mapping[str, Mapping] | N
             metrics[name] = _mean(columns[name])
             metrics[f"{name}_low"], metrics[f"{name}_high"] = bootstrap_interval(columns[name], indices=indices)
         metrics["mean_length"] = _mean([row["length_words"] for row in rows])
-        if variant.endswith("rag"):
+        if VARIANT_RETRIEVES.get(variant):
             k = max((len(row.get("sources") or []) for row in rows), default=0) or None
             metrics |= retrieval_metrics((retrieval or {}).get(questions), [row["id"] for row in rows], k)
         else:
             metrics |= {"k": None, "recall_at_k": None, "mrr": None}
         metrics |= perplexity_metrics((perplexity or {}).get(model), variant)
+        metrics |= judge_metrics(rows, indices)
         out.append({column: metrics.get(column) for column in METRIC_COLUMNS})
     return out
 
@@ -115,7 +161,8 @@ def compare_variants(scored: Sequence[Mapping], *, resamples: int = 2000, seed: 
         for position, variant_a in enumerate(names):
             for variant_b in names[position + 1:]:
                 shared = [qid for qid in variants[variant_a] if qid in variants[variant_b]]
-                for metric, key in (("accuracy", "correct"), ("f1", "f1"), ("rouge_l", "rouge_l")):
+                for metric, key in (("accuracy", "correct"), ("own_words_accuracy", "own_words_correct"),
+                                    ("f1", "f1"), ("rouge_l", "rouge_l")):
                     pairs = [(variants[variant_a][qid][key], variants[variant_b][qid][key]) for qid in shared]
                     pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
                     if not pairs:
@@ -158,7 +205,8 @@ def read_answer_rows(path: str | Path) -> list[dict]:
 def score_rows(rows: Sequence[Mapping]) -> list[dict]:
     """Each answer row (less its long prompt) with its scores added; the answer text is kept as it is."""
     return [{key: value for key, value in row.items() if key != "prompt"}
-            | score_answer(row["answer"], row["answers"], row.get("reference")) for row in rows]
+            | score_answer(row["answer"], row["answers"], row.get("reference"), row.get("prompt") or "")
+            for row in rows]
 
 
 def _read_json_mapping(path: str | Path, what: str) -> dict:
@@ -176,12 +224,12 @@ def _read_json_mapping(path: str | Path, what: str) -> dict:
 
 def evaluate_files(answer_paths: Sequence[str | Path], metrics_path: str | Path, scores_path: str | Path,
                    comparisons_path: str | Path, *, retrieval: Mapping[str, str | Path] | None = None,
-                   perplexity: Mapping[str, str | Path] | None = None, resamples: int = 2000,
-                   seed: int = 42) -> dict:
+                   perplexity: Mapping[str, str | Path] | None = None, judgements: str | Path | None = None,
+                   resamples: int = 2000, seed: int = 42) -> dict:
     """Score answer files and write metrics.tsv, scores.jsonl and comparisons.tsv (each atomically).
 
     retrieval: question-set name -> retrieval JSON; perplexity: model name -> perplexity JSON (missing files of
-    either are errors; sets or models without an entry get empty cells)."""
+    either are errors; sets or models without an entry get empty cells); judgements: the judge job's JSONL."""
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
         raise ConfigError("resamples", f"expected an integer of at least 100, got {resamples!r}")
     if not answer_paths:
@@ -197,6 +245,11 @@ def evaluate_files(answer_paths: Sequence[str | Path], metrics_path: str | Path,
     retrieval_data = {name: _read_json_mapping(path, "retrieval") for name, path in (retrieval or {}).items()}
     perplexity_data = {name: _read_json_mapping(path, "perplexity") for name, path in (perplexity or {}).items()}
     scored = score_rows(rows)
+    if judgements:
+        verdicts = read_judgements(judgements)
+        for row in scored:
+            found = verdicts.get((*group_key(row), row["id"])) or {}
+            row["judge_correct"], row["judge_supported"] = found.get("correct"), found.get("supported")
     metrics = aggregate(scored, retrieval=retrieval_data, perplexity=perplexity_data, resamples=resamples, seed=seed)
     comparisons = compare_variants(scored, resamples=resamples, seed=seed)
     write_jsonl(scores_path, scored)

@@ -153,15 +153,25 @@ def _prepare_gguf(spec: ModelSpec, out: Path) -> dict:
             "architecture": (model.config.architectures or [type(model).__name__])[0],
             "model_type": model.config.model_type,
             "has_chat_template": bool(getattr(tokenizer, "chat_template", None)),
-            "checksum": {"file": file, "sha256": file_digest(folder / file, "sha256")},
+            "source_checksum": {"file": file, "sha256": file_digest(folder / file, "sha256")},
             "package": _distribution_of(_split_gguf_source(spec.source)[0]),
             "weights": ".",
         }
         del model
         if torch.cuda.is_available():  # pragma: no cover
             torch.cuda.empty_cache()
-        write_json(tmp / INFO_FILE, info)
-    return info
+        write_json(tmp / INFO_FILE, info | {"weights_sha256": weights_digest(tmp)})
+    return read_model_info(out)
+
+
+def weights_digest(folder: Path) -> dict:
+    """sha256 of every weight file of a model folder (links followed) and one digest over them all."""
+    import hashlib
+
+    files = sorted(path for pattern in WEIGHT_PATTERNS for path in folder.glob(pattern))
+    digests = {path.name: file_digest(path.resolve(), "sha256") for path in files}
+    combined = hashlib.sha256("".join(f"{name}:{digest}\n" for name, digest in digests.items()).encode()).hexdigest()
+    return {"files": digests, "sha256": combined if digests else None}
 
 
 def _safetensors_params(folder: Path) -> int | None:
@@ -215,7 +225,7 @@ def _prepare_local(spec: ModelSpec, folder: Path, out: Path, extra: dict | None 
         "architecture": (config.get("architectures") or [None])[0],
         "model_type": config.get("model_type"),
         "has_chat_template": has_template,
-        "checksum": {"file": "config.json", "sha256": file_digest(config_path, "sha256")},
+        "weights_sha256": weights_digest(folder),
         "weights": str(folder.absolute()),
     }
     with atomic_dir(out) as tmp:

@@ -269,6 +269,7 @@ class JobPlan:
     """What one training job needs and costs: GPUs, estimated memory per GPU, time and GPU-hours."""
 
     model: str
+    adapter: str
     plan: PlanInput
     estimate: Estimate
     gpu: bool
@@ -289,7 +290,7 @@ class JobPlan:
         return self.hours * self.gpus
 
     def to_json(self) -> dict:
-        return {"model": self.model, "plan": asdict(self.plan), "estimate": self.estimate.to_json(),
+        return {"model": self.model, "adapter": self.adapter, "plan": asdict(self.plan), "estimate": self.estimate.to_json(),
                 "gpu": self.gpu, "nodes": self.nodes, "gpus_per_node": self.gpus_per_node, "gpus": self.gpus,
                 "tasks": self.tasks, "cpus": self.cpus, "mem_mb": self.mem_mb, "hours": round(self.hours, 3),
                 "gpu_hours": round(self.gpu_hours, 3), "runtime_min": self.runtime_min}
@@ -312,7 +313,7 @@ def _deepspeed_zero(path: str | None, base_dir: str | Path) -> tuple[int, bool, 
 
 
 def training_plan(model: str, params: float, train: TrainConfig, cluster: ClusterConfig, resources: dict,
-                  base_dir: str | Path = ".") -> JobPlan:
+                  base_dir: str | Path = ".", *, adapter: str = "tuned") -> JobPlan:
     """The training job of one model, from the workflow config: `train` (merged with the model's overrides),
     `cluster` (the GPUs on offer) and `resources` (the rule's floor: mem_mb, runtime in minutes, cpus)."""
     args = train.args
@@ -322,7 +323,7 @@ def training_plan(model: str, params: float, train: TrainConfig, cluster: Cluste
     method = train.method
     gpu = cluster.gpu
     optimizer = _OPTIMIZERS.get(train.optimizer(gpu=gpu), "adamw")
-    precision = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "fp32"
+    precision = "bf16" if train.bf16(native=gpu) else "fp16" if args.get("fp16") else "fp32"
     seq_len = int(args.get("max_length") or 1024)
     micro_batch = int(args.get("per_device_train_batch_size", 8))
     checkpointing = bool(args.get("gradient_checkpointing", False))
@@ -354,7 +355,8 @@ def training_plan(model: str, params: float, train: TrainConfig, cluster: Cluste
         cpus = int(resources.get("cpus", 2))
         mem_mb = int(resources.get("mem_mb", 8000))
     tasks = nodes * per_node if launcher.type != "single" else 1
-    return JobPlan(model, plan, result, gpu, nodes, per_node if gpu else 0, tasks, cpus, mem_mb, hours, runtime)
+    return JobPlan(model, adapter, plan, result, gpu, nodes, per_node if gpu else 0, tasks, cpus, mem_mb, hours,
+                   runtime)
 
 
 def inference_gpus(params: float, cluster: ClusterConfig) -> int:
@@ -372,11 +374,11 @@ def inference_gpus(params: float, cluster: ClusterConfig) -> int:
 
 def jobs_table(plans: list[JobPlan]) -> str:
     """The dry-run summary: one line per training job with GPUs, GiB per GPU, hours, GPU-hours and fit."""
-    header = ("model", "method", "nodes", "gpus", "zero", "seq", "mb", "GiB/gpu", "gpu GiB", "hours", "gpu-h",
+    header = ("model", "adapter", "method", "nodes", "gpus", "zero", "seq", "mb", "GiB/gpu", "gpu GiB", "hours", "gpu-h",
               "fits")
     lines = [header]
     for job in plans:
-        lines.append((job.model, job.plan.method, str(job.nodes), str(job.gpus), str(job.plan.zero_stage),
+        lines.append((job.model, job.adapter, job.plan.method, str(job.nodes), str(job.gpus), str(job.plan.zero_stage),
                       str(job.plan.seq_len), str(job.plan.micro_batch), f"{job.estimate.total:.1f}",
                       f"{job.plan.gpu_mem_gb:g}" if job.gpu else "cpu", f"{job.hours:.2f}",
                       f"{job.gpu_hours:.2f}", "yes" if job.estimate.fits or not job.gpu else "no"))

@@ -18,19 +18,24 @@ NOT_FOUND_PT = "Os trechos fornecidos não contêm a resposta."
 
 
 class Passage(Protocol):
-    """What a prompt shows of a retrieved chunk (`lhama.rag.RetrievedChunk` has it)."""
+    """What a prompt shows of a retrieved chunk (`lhama.rag.RetrievedChunk` has it; a training example's passages
+    are the texts themselves)."""
 
     text: str
 
 
-def passages_block(passages: Sequence[Passage]) -> str:
+def _text(passage: Passage | str) -> str:
+    return passage if isinstance(passage, str) else passage.text
+
+
+def passages_block(passages: Sequence[Passage | str]) -> str:
     """The numbered passages, in retrieval order, with one line saying what they are."""
-    numbered = "\n\n".join(f"[{number}] {passage.text}" for number, passage in enumerate(passages, start=1))
+    numbered = "\n\n".join(f"[{number}] {_text(passage)}" for number, passage in enumerate(passages, start=1))
     return ("Trechos da Wikipédia que podem conter a resposta (se não a contiverem, diga: "
             f"\"{NOT_FOUND_PT}\"):\n\n{numbered}")
 
 
-def user_message(question: str, passages: Sequence[Passage] | None = None) -> str:
+def user_message(question: str, passages: Sequence[Passage | str] | None = None) -> str:
     """The user turn: the question, after the numbered passages when there are any."""
     if not passages:
         return question
@@ -71,13 +76,12 @@ def render(tokenizer, users: Sequence[str], *, prompt: PromptConfig, chat: bool)
     return [plain_prompt(prompt.template, prompt.instruction, user) for user in users]
 
 
-def training_record(row: Mapping[str, str], *, template: str, chat: bool,
-                    passages: Sequence[Passage] | None = None) -> dict:
-    """One instruction row (instruction, input, output) as a TRL prompt/completion record, rendered as `render`
-    renders a question. Chat: conversational turns (the tokenizer's template renders them); plain: `template` and
-    the answer (TRL appends EOS)."""
+def training_record(row: Mapping, *, template: str, chat: bool) -> dict:
+    """One instruction row (instruction, input, output, and for RAFT its `passages`) as a TRL prompt/completion
+    record, rendered as `render` renders a question. Chat: conversational turns (the tokenizer's template renders
+    them); plain: `template` and the answer (TRL appends EOS)."""
     instruction, answer = row.get("instruction", "") or "", row["output"]
-    user = user_message(row["input"], passages)
+    user = user_message(row["input"], row.get("passages"))
     if chat:
         return {"prompt": messages(instruction, user), "completion": [{"role": "assistant", "content": answer}]}
     return {"prompt": plain_prompt(template, instruction, user), "completion": answer}

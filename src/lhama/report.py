@@ -17,6 +17,13 @@ import jinja2
 from lhama.corpus import iter_articles, read_manifest
 from lhama.files import atomic_open
 
+# an accuracy at or below this for every variant of a model on a question set: no winner is named
+NEAR_ZERO = 0.1
+# what each built-in question set tests (Ovadia et al. 2023 separate the two)
+SET_PURPOSES = {
+    "heldout": "unseen articles: questions on the test split's articles",
+    "seen": "knowledge injection: facts of the training split, asked with questions training never used",
+}
 QA_KIND_LABELS = {"infobox": "infobox facts", "lead": "lead (Quem foi / O que é)", "section": "section-grounded"}
 
 
@@ -92,7 +99,8 @@ def _environment() -> jinja2.Environment:
 
 
 def render_report(context: dict) -> str:
-    return _environment().get_template("report.html.j2").render(**context, kind_labels=QA_KIND_LABELS)
+    return _environment().get_template("report.html.j2").render(**context, kind_labels=QA_KIND_LABELS,
+                                                                near_zero=NEAR_ZERO)
 
 
 def write_report(path: str | Path, context: dict) -> None:
@@ -107,17 +115,20 @@ def write_report(path: str | Path, context: dict) -> None:
 def headline(metrics: list[dict], comparisons: list[dict], variants: list[str],
              question_sets: list[str] | None = None) -> list[dict]:
     """One row per model and question set (in `question_sets` order: the configured sets first, then the
-    held-out split): each variant's accuracy with its interval, and the paired accuracy differences of rag, tuned
-    and tuned_rag over base."""
+    held-out split): each variant's accuracy with its interval, the paired accuracy differences of the other
+    variants over base and of raft over tuned_rag, and whether every variant is near zero (then the headline names
+    no winner: the model is too small for these questions)."""
     rows = []
     order = {name: number for number, name in enumerate(question_sets or [])}
     keys = sorted(dict.fromkeys((row["model"], row["questions"]) for row in metrics),
                   key=lambda key: order.get(key[1], len(order)))
     for model, questions in keys:
         cells = {row["variant"]: row for row in metrics if row["model"] == model and row["questions"] == questions}
-        versus = {}
+        versus, raft = {}, None
         for row in comparisons:
             if row["model"] == model and row["questions"] == questions and row["metric"] == "accuracy":
+                if (row["variant_a"], row["variant_b"]) == ("tuned_rag", "raft"):
+                    raft = row
                 if row["variant_a"] == "base":
                     versus[row["variant_b"]] = row
                 elif row["variant_b"] == "base":  # a - b stored the other way round: flip it
@@ -126,9 +137,27 @@ def headline(metrics: list[dict], comparisons: list[dict], variants: list[str],
         if "base" not in cells or any(variant not in cells for variant in versus):
             versus = {}
         first = next(iter(cells.values()))
+        known = [cell["accuracy"] for cell in cells.values() if cell.get("accuracy") is not None]
         rows.append({"model": model, "questions": questions, "n": first.get("n_with_answers") or first["n"],
                      "variants": [cells.get(variant) for variant in variants], "accuracy": cells,
-                     "versus_base": versus})
+                     "versus_base": versus, "raft_vs_tuned_rag": raft,
+                     "near_zero": bool(known) and max(known) <= NEAR_ZERO,
+                     "purpose": SET_PURPOSES.get(questions, "a configured question set")})
+    return rows
+
+
+def job_environments(jobs: Iterable[tuple[str, dict | None]]) -> list[dict]:
+    """One row per job that computed something (training, perplexity, answering), from the `environment` it
+    recorded: the versions it ran with, its hardware and the workflow's commit."""
+    rows = []
+    for name, environment in jobs:
+        if not environment:
+            continue
+        packages, hardware = environment.get("packages", {}), environment.get("hardware", {})
+        rows.append({"job": name, **{key: packages.get(key) for key in ("torch", "transformers", "peft", "trl")},
+                     "hardware": (", ".join(hardware.get("gpus") or []) or
+                                  f"{hardware.get('cpus')} CPUs ({hardware.get('processor')})"),
+                     "commit": (environment.get("workflow_commit") or "")[:12] or None})
     return rows
 
 

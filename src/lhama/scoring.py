@@ -8,12 +8,14 @@ import functools
 import re
 import unicodedata
 
+from lhama.copying import is_copied, is_empty
 from lhama.prompts import NOT_FOUND_PT
 from lhama.text import Answers, answers_match, fold_lower, normalize_pt
 
 LANGUAGES = ("pt", "en", "es", "fr", "it", "de")
 MIN_LANGUAGE_WORDS = 2
-SCORE_KEYS = ("correct", "em", "f1", "rouge_l", "chrf", "language", "portuguese", "refusal", "length_words")
+SCORE_KEYS = ("correct", "own_words_correct", "copied", "empty", "em", "f1", "rouge_l", "chrf", "language", "portuguese",
+              "refusal", "length_words")
 
 # Matched against the answer lower-cased with accents folded (`fold_accents`), so "não" is written "nao" here.
 _REFUSAL_PATTERNS = (
@@ -147,13 +149,19 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(folded)) or normalize_pt(NOT_FOUND_PT) in normalize_pt(text)
 
 
-def score_answer(answer: str, answers: Answers, reference: str | None) -> dict:
+def score_answer(answer: str, answers: Answers, reference: str | None, prompt: str = "") -> dict:
     """The per-answer scores (SCORE_KEYS). em/f1 are None without short answers, rouge_l/chrf without a
-    reference, portuguese when the language is undetermined ("und": fewer than two words)."""
+    reference, portuguese when the language is undetermined ("und": fewer than two words). `copied` (see
+    lhama.copying) compares the answer with the prompt it was given; `own_words_correct` is correct and not copied."""
     language = detect_language(answer)
     has_reference = bool(reference and reference.strip())
+    correct = answers_match(answers, answer) if answers else None
+    copied = is_copied(answer, prompt)
     return {
-        "correct": answers_match(answers, answer) if answers else None,
+        "correct": correct,
+        "own_words_correct": None if correct is None else correct and not copied,
+        "copied": copied,
+        "empty": is_empty(answer),
         "em": exact_match(answers, answer),
         "f1": best_f1(answers, answer),
         "rouge_l": rouge_l(answer, reference) if has_reference else None,

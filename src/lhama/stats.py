@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# metrics that are a share of yes/no answers: compared with the exact McNemar test
+BINARY_METRICS = ("accuracy", "own_words_accuracy")
+
 
 def _values(values: Sequence[float | bool | None]):
     import numpy as np
@@ -86,7 +89,7 @@ def paired_comparison(a: Sequence[float | bool], b: Sequence[float | bool], *, m
     va, vb = _values(a), _values(b)
     diff = vb - va
     low, high = bootstrap_interval(diff, resamples=resamples, seed=seed)
-    if metric == "accuracy":
+    if metric in BINARY_METRICS:
         p_value, test = mcnemar_exact([bool(x) for x in va], [bool(x) for x in vb]), "exact McNemar"
     else:
         p_value, test = sign_flip_pvalue(diff, resamples=resamples, seed=seed), "paired sign-flip permutation"

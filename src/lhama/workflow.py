@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from lhama.config.loading import ModelEntry, model_entries, parse, rule_resources, to_dict
-from lhama.config.sections import WorkflowConfig
+from lhama.config.loading import ModelEntry, check_references, model_entries, parse, rule_resources, to_dict
+from lhama.config.sections import ADAPTERS, VARIANT_ADAPTER, WorkflowConfig
 from lhama.errors import ConfigError
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
@@ -39,7 +39,7 @@ def load_workflow_config(config: dict, workflow=None, *, check_train_args: bool 
     .snakemake/lhama), then `config` itself replaced by the complete, typed values, so Snakemake's own
     validation and `snakemake --report` see what the jobs get."""
     source = config_source(workflow) if workflow is not None else "config"
-    typed = parse(WorkflowConfig, config, source=source)
+    typed = check_references(parse(WorkflowConfig, config, source=source), source)
     if check_train_args:
         from lhama.config.sft import check_sft_args
 
@@ -98,14 +98,19 @@ def question_sets(paths: list[str]) -> dict[str, str]:
     return sets
 
 
+def adapters_in_use(config: WorkflowConfig) -> list[str]:
+    """The adapters the configured variants answer with (tuned, raft), in that order."""
+    return [adapter for adapter in ADAPTERS if any(VARIANT_ADAPTER[variant] == adapter for variant in config.variants)]
+
+
 def workflow_plans(config: WorkflowConfig, base_dir: str | Path = ".") -> list:
-    """One `JobPlan` per configured model's training job; a job that cannot fit raises a ConfigError naming
+    """One `JobPlan` per training job (model x adapter in use); a job that cannot fit raises a ConfigError naming
     the model (so a dry run stops before anything is queued)."""
     from lhama.plan import training_plan
 
-    return [training_plan(name, entry.spec.params, entry.train, config.cluster, entry.rule_resources("train"),
-                          base_dir)
-            for name, entry in model_entries(config).items()]
+    return [training_plan(name, entry.spec.params, entry.adapter_train(adapter), config.cluster,
+                          entry.rule_resources("train"), base_dir, adapter=adapter)
+            for name, entry in model_entries(config).items() for adapter in adapters_in_use(config)]
 
 
 def inference_resources(entry: ModelEntry, rule: str, config: WorkflowConfig) -> dict[str, int]:

@@ -38,7 +38,7 @@ def workflow(**overrides) -> WorkflowConfig:
     ({"models": {"a b": {"source": "x", "params": 1}}}, "models.a b", "pattern"),
     ({"models": {"m": None}}, "models", "no model left"),
     ({"variants": ["base", "base"]}, "variants", "each variant once"),
-    ({"variants": ["raft"]}, "variants.0", "'base', 'tuned', 'rag' or 'tuned_rag'"),
+    ({"variants": ["rafting"]}, "variants.0", "'tuned_rag' or 'raft'"),
     ({"train": {"method": "dora"}}, "train.method", "'lora', 'qlora' or 'full'"),
     ({"train": {"lora": {"r": 0}}}, "train.lora.r", "greater than or equal to 1"),
     ({"train": {"lora": {"lora_dropout": 1.5}}}, "train.lora.lora_dropout", "less than 1"),

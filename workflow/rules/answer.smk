@@ -25,9 +25,34 @@ rule answer:
         "../scripts/answer.py"
 
 
+if CONFIG.evaluate.judge:
+
+    rule judge:
+        input:
+            unpack(judge_inputs),
+        output:
+            "results/evaluation/judgements.jsonl",
+        log:
+            "logs/judge.log",
+        benchmark:
+            "results/benchmarks/judge.tsv"
+        conda:
+            "../../envs/eval.yaml"
+        threads: MODELS[CONFIG.evaluate.judge].rule_resources("answer").get("cpus", 2)
+        resources:
+            mem_mb=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["mem_mb"],
+            runtime=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["runtime"],
+            gpu=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["gpu"],
+        params:
+            judge=CONFIG.evaluate.judge,
+        script:
+            "../scripts/judge.py"
+
+
 rule evaluate:
     input:
         answers=all_answers(),
+        judgements=judgements(),
         retrieval=expand("results/rag/retrieval/{eval_set}.json", eval_set=EVAL_SETS),
         perplexity=tuned_outputs("results/train/{model}/perplexity.json"),
     output:

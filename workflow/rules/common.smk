@@ -1,6 +1,6 @@
 import lhama.workflow as lw
 from lhama.config.loading import to_dict
-from lhama.config.sections import RetrievalSettings
+from lhama.config.sections import ADAPTERS, VARIANT_ADAPTER, VARIANT_RETRIEVES, RetrievalSettings
 from snakemake.utils import validate
 
 # The merged config checked against lhama.config's section classes (one line naming the first bad key and its
@@ -18,18 +18,23 @@ DOWNLOADING = lw.is_url(CONFIG.dump)
 INDEX = lw.index_for(DUMP, CONFIG.dump_index, will_download=DOWNLOADING)
 QUESTION_SETS = lw.question_sets(CONFIG.questions)
 # Retrieval is scored, and questions are answered, on every configured question set plus the held-out split.
-HELDOUT = "heldout"
-if HELDOUT in QUESTION_SETS:
-    raise lw.ConfigError(
-        "questions",
-        f"the set name {HELDOUT!r} is reserved for the held-out split; rename the file",
-    )
-EVAL_SETS = {**QUESTION_SETS, HELDOUT: "results/qa/test_questions.jsonl"}
+HELDOUT = "heldout"  # the test split's questions: articles training never saw (with split.by: article)
+SEEN = "seen"  # facts of the training split asked anew (knowledge injection), lhama.seen
+for reserved in (HELDOUT, SEEN):
+    if reserved in QUESTION_SETS:
+        raise lw.ConfigError("questions", f"the set name {reserved!r} is reserved; rename the file")
+EVAL_SETS = {
+    **QUESTION_SETS,
+    HELDOUT: "results/qa/test_questions.jsonl",
+    **({SEEN: "results/qa/seen_questions.jsonl"} if CONFIG.evaluate.seen_facts != 0 else {}),
+}
 SHARDS = [f"{shard:03d}" for shard in range(CONFIG.rag.shards)]
 MODELS = lw.model_entries(CONFIG)
 VARIANTS = CONFIG.variants
-# Sized by `lhama plan` from the model's size and training config; a job that cannot fit stops the dry run here.
-TRAIN_PLANS = {plan.model: plan for plan in lw.workflow_plans(CONFIG, workflow.basedir)}
+# The adapters the variants answer with (tuned; raft, trained with passages), each a train job per model, sized
+# by `lhama plan` from the model's size and training config: a job that cannot fit stops the dry run here.
+ADAPTERS_USED = lw.adapters_in_use(CONFIG)
+TRAIN_PLANS = {(plan.model, plan.adapter): plan for plan in lw.workflow_plans(CONFIG, workflow.basedir)}
 # What retrieving reads of `rag` (the query side): the params of retrieval_eval and of the rag answers.
 RETRIEVAL = to_dict(RetrievalSettings.of(CONFIG.rag))
 
@@ -40,6 +45,7 @@ wildcard_constraints:
     shard=r"\d{3}",
     model="|".join(re.escape(name) for name in MODELS),
     variant="|".join(VARIANTS),
+    adapter="|".join(ADAPTERS),
 
 
 def rule_resources(name):
@@ -92,7 +98,7 @@ def train_resources(name):
     with srun itself), CPUs, memory and time."""
 
     def value(wildcards):
-        plan = TRAIN_PLANS[wildcards.model]
+        plan = TRAIN_PLANS[wildcards.model, wildcards.adapter]
         values = {
             "mem_mb": plan.mem_mb,
             "runtime": plan.runtime_min,
@@ -122,16 +128,28 @@ def answer_inputs(wildcards):
         "model": f"results/models/{wildcards.model}/base",
         "questions": eval_question_file(wildcards),
     }
-    if wildcards.variant.startswith("tuned"):
-        inputs["adapter"] = f"results/models/{wildcards.model}/tuned"
-    if wildcards.variant.endswith("rag"):
+    if VARIANT_ADAPTER[wildcards.variant]:
+        inputs["adapter"] = f"results/models/{wildcards.model}/{VARIANT_ADAPTER[wildcards.variant]}"
+    if VARIANT_RETRIEVES[wildcards.variant]:
         inputs["index"] = "results/rag/index"
     return inputs
 
 
 def answer_retrieval(wildcards):
     """What a rag variant's job reads of `rag`; nothing for base and tuned, so a retriever knob leaves them be."""
-    return RETRIEVAL if wildcards.variant.endswith("rag") else None
+    return RETRIEVAL if VARIANT_RETRIEVES[wildcards.variant] else None
+
+
+def judge_inputs(wildcards):
+    """The judge's model folder, every answer file and, when some variant answered with passages, the index."""
+    inputs = {"model": f"results/models/{CONFIG.evaluate.judge}/base", "answers": all_answers()}
+    if any(VARIANT_RETRIEVES[variant] for variant in VARIANTS):
+        inputs["index"] = "results/rag/index"
+    return inputs
+
+
+def judgements():
+    return ["results/evaluation/judgements.jsonl"] if CONFIG.evaluate.judge else []
 
 
 def all_answers():
@@ -144,11 +162,23 @@ def all_answers():
 
 
 def needs_tuning():
-    return any(variant.startswith("tuned") for variant in VARIANTS)
+    """The tuned adapter is in use: its held-out perplexity is measured."""
+    return "tuned" in ADAPTERS_USED
 
 
 def tuned_outputs(pattern):
     return expand(pattern, model=MODELS) if needs_tuning() else []
+
+
+def training_outputs(pattern):
+    """`pattern` for every training job: model x adapter in use."""
+    return expand(pattern, model=MODELS, adapter=ADAPTERS_USED)
+
+
+def train_data(wildcards):
+    """The tuned adapter trains on the instruction examples, raft on the same asked with passages."""
+    folder = "results/qa" if wildcards.adapter == "tuned" else "results/qa/raft"
+    return {"train": f"{folder}/train.jsonl", "eval": f"{folder}/test.jsonl"}
 
 
 def accounting_inputs(wildcards):

@@ -61,6 +61,27 @@ rule split:
         "../scripts/split.py"
 
 
+rule seen_questions:
+    input:
+        train="results/qa/train.jsonl",
+        articles="results/corpus/articles",
+    output:
+        "results/qa/seen_questions.jsonl",
+    log:
+        "logs/seen_questions.log",
+    benchmark:
+        "results/benchmarks/seen_questions.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        seen=CONFIG.evaluate.seen_settings(),
+    script:
+        "../scripts/seen_questions.py"
+
+
 rule check_questions:
     input:
         questions=question_file,

@@ -87,6 +87,31 @@ rule index:
         "../scripts/build_index.py"
 
 
+rule raft_data:
+    input:
+        embedder_inputs,
+        index="results/rag/index",
+        train="results/qa/train.jsonl",
+        test="results/qa/test.jsonl",
+    output:
+        train="results/qa/raft/train.jsonl",
+        test="results/qa/raft/test.jsonl",
+    log:
+        "logs/rag/raft_data.log",
+    benchmark:
+        "results/benchmarks/rag/raft_data.tsv"
+    conda:
+        "../../envs/rag.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        raft=CONFIG.raft.data_settings(),
+        retrieval=RETRIEVAL,
+    script:
+        "../scripts/raft_data.py"
+
+
 rule retrieval_eval:
     input:
         embedder_inputs,

@@ -1,18 +1,17 @@
 rule train:
     input:
+        unpack(train_data),
         model="results/models/{model}/base",
-        train="results/qa/train.jsonl",
-        eval="results/qa/test.jsonl",
     output:
-        adapter=directory("results/models/{model}/tuned"),
-        metrics="results/train/{model}/metrics.json",
+        adapter=directory("results/models/{model}/{adapter}"),
+        metrics="results/train/{model}/{adapter}/metrics.json",
     log:
-        "logs/train/{model}.log",
+        "logs/train/{model}/{adapter}.log",
     benchmark:
-        "results/benchmarks/train/{model}.tsv"
+        "results/benchmarks/train/{model}/{adapter}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: lambda wildcards: TRAIN_PLANS[wildcards.model].cpus
+    threads: lambda wildcards: TRAIN_PLANS[wildcards.model, wildcards.adapter].cpus
     resources:
         **({"gpu_model": CONFIG.cluster.gpu_model} if CONFIG.cluster.gpu_model else {}),
         mem_mb=train_resources("mem_mb"),
@@ -25,28 +24,28 @@ rule train:
         mpi=train_resources("mpi"),
         tasks_per_gpu=train_resources("tasks_per_gpu"),
     params:
-        train=lambda wildcards: to_dict(MODELS[wildcards.model].train),
+        train=lambda wildcards: to_dict(MODELS[wildcards.model].adapter_train(wildcards.adapter)),
         template=lambda wildcards: CONFIG.prompt.template,  # the prompt of a model without a chat template
         spec=model_spec,
-        work_dir=lambda wildcards: f"results/train/{wildcards.model}",
+        work_dir=lambda wildcards: f"results/train/{wildcards.model}/{wildcards.adapter}",
     script:
         "../scripts/train.py"
 
 
 rule loss_plot:
     input:
-        "results/train/{model}/metrics.json",
+        "results/train/{model}/{adapter}/metrics.json",
     output:
         report(
-            "results/plots/loss_{model}.png",
+            "results/plots/loss_{model}_{adapter}.png",
             caption="../report/loss.rst",
             category="Training",
-            labels={"model": "{model}", "figure": "loss"},
+            labels={"model": "{model}", "adapter": "{adapter}", "figure": "loss"},
         ),
     log:
-        "logs/train/loss_plot/{model}.log",
+        "logs/train/loss_plot/{model}/{adapter}.log",
     benchmark:
-        "results/benchmarks/train/loss_plot/{model}.tsv"
+        "results/benchmarks/train/loss_plot/{model}/{adapter}.tsv"
     conda:
         "../../envs/data.yaml"
     script:

@@ -3,7 +3,7 @@ from lhama.corpus import read_manifest
 from lhama.files import read_json, read_jsonl, read_tsv
 from lhama.models import read_model_info
 from lhama.provenance import config_hash
-from lhama.report import answers_by_question, data_uri, headline, write_report
+from lhama.report import answers_by_question, data_uri, headline, job_environments, write_report
 from lhama.job import step
 
 with step(snakemake):
@@ -11,14 +11,20 @@ with step(snakemake):
     train = list(read_jsonl(inputs.train))
     one_per_kind = {example["kind"]: example for example in reversed(train)}
     metrics, comparisons = read_tsv(inputs.metrics), read_tsv(inputs.comparisons)
-    plans = {plan["model"]: plan for plan in params.plans}
+    plans = {(plan["model"], plan["adapter"]): plan for plan in params.plans}
+    perplexities = dict(zip(params.models, inputs.perplexity))
     training = [
-        {"model": model, "metrics": read_json(metrics_path), "perplexity": read_json(perplexity_path),
-         "loss_plot": data_uri(loss_path), "plan": plans.get(model)}
-        for model, metrics_path, perplexity_path, loss_path in zip(
-            params.models, inputs.training, inputs.perplexity, inputs.losses)
+        {"model": model, "adapter": adapter, "metrics": read_json(metrics_path), "loss_plot": data_uri(loss_path),
+         "perplexity": read_json(perplexities[model]) if adapter == "tuned" and model in perplexities else None,
+         "plan": plans.get((model, adapter))}
+        for (model, adapter), metrics_path, loss_path in zip(params.trainings, inputs.training, inputs.losses)
     ]
     split = read_json(inputs.split)
+    summaries = [read_json(path) for path in inputs.answer_summaries]
+    environments = job_environments(
+        [(f"train {run['model']} {run['adapter']}", run["metrics"].get("environment")) for run in training]
+        + [(f"perplexity {run['model']}", (run["perplexity"] or {}).get("environment")) for run in training]
+        + [(f"answer {s['model']} {s['variant']} {s['questions']}", s.get("environment")) for s in summaries])
     write_report(
         snakemake.output[0],
         {
@@ -53,5 +59,6 @@ with step(snakemake):
             "headline": headline(metrics, comparisons, params.variants, params.eval_sets),
             "by_question": answers_by_question(read_jsonl(inputs.scores), params.variants, params.eval_sets),
             "accounting": accounting_summary(inputs.get("accounting")),
+            "environments": environments,
         },
     )

@@ -132,7 +132,16 @@ def merged_files(files: Sequence[str | Path] = (), root: str | Path = ".") -> di
 def load_config(files: Sequence[str | Path] = (), root: str | Path = ".") -> WorkflowConfig:
     """The checked configuration a `snakemake --configfile FILE...` run would see."""
     source = ", ".join([DEFAULT_CONFIG, *map(str, files)])
-    return parse(WorkflowConfig, merged_files(files, root), source=source)
+    return check_references(parse(WorkflowConfig, merged_files(files, root), source=source), source)
+
+
+def check_references(config: WorkflowConfig, source: str | None = None) -> WorkflowConfig:
+    """Keys that name another part of the config name one that is there (`evaluate.judge`: a model)."""
+    judge = config.evaluate.judge
+    if judge is not None and config.models.get(judge) is None:
+        known = ", ".join(name for name, model in config.models.items() if model is not None)
+        raise ConfigError("evaluate.judge", f"{judge!r} is not a model of the registry ({known})", source=source)
+    return config
 
 
 # ---------------------------------------------------------------------------------------------------- model registry
@@ -171,9 +180,18 @@ class ModelEntry:
     spec: ModelSpec
     train: TrainConfig
     resources: dict[str, ResourceConfig]
+    raft: TrainConfig | None = None
 
     def rule_resources(self, rule: str) -> dict[str, int]:
         return rule_resources(self.resources, rule)
+
+    def adapter_train(self, adapter: str) -> TrainConfig:
+        """The training config of one of the model's adapters: `tuned`, or `raft` (`raft.args` on top)."""
+        if adapter == "raft" and self.raft is not None:
+            return self.raft
+        if adapter != "tuned":
+            raise ConfigError("adapter", f"no adapter {adapter!r} (tuned or raft)")
+        return self.train
 
 
 def model_spec(name: str, model: ModelConfig) -> ModelSpec:
@@ -193,7 +211,8 @@ def model_entries(config: WorkflowConfig) -> dict[str, ModelEntry]:
             base = to_dict(resources.get(rule, ResourceConfig()))
             resources[rule] = ResourceConfig(**{**base, **{k: v for k, v in to_dict(override).items()
                                                            if v is not None}})
-        entries[name] = ModelEntry(model_spec(name, model), train, resources)
+        raft = parse(TrainConfig, deep_merge(to_dict(train), config.raft.train_overrides()), f"models.{name}.train")
+        entries[name] = ModelEntry(model_spec(name, model), train, resources, raft)
     return entries
 
 

@@ -15,23 +15,26 @@ import string
 from dataclasses import field
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from lhama.config.values import PARAMS_PATTERN, check_source, parse_params
+from lhama.config.training import (  # noqa: F401  (the train section's classes, for the rest of the package)
+    DEFAULT_RAFT_ARGS, DEFAULT_TRAIN_ARGS, OPTIM_AUTO, LauncherConfig, LoraSettings, QuantizationConfig, RaftConfig,
+    TrainConfig,
+)
+from lhama.config.values import (
+    PARAMS_PATTERN, SECTION, Name, NonNegativeInt, PositiveFloat, PositiveInt, check_source, parse_params,
+)
 
-SECTION = ConfigDict(extra="forbid", coerce_numbers_to_str=True, use_attribute_docstrings=True)
 
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-
-VARIANTS = ("base", "tuned", "rag", "tuned_rag")
-Variant = Literal["base", "tuned", "rag", "tuned_rag"]
+VARIANTS = ("base", "tuned", "rag", "tuned_rag", "raft")
+Variant = Literal["base", "tuned", "rag", "tuned_rag", "raft"]
+# which adapter a variant answers with (None: the base weights) and whether it gets retrieved passages
+VARIANT_ADAPTER: dict[str, str | None] = {"base": None, "tuned": "tuned", "rag": None, "tuned_rag": "tuned",
+                                          "raft": "raft"}
+VARIANT_RETRIEVES: dict[str, bool] = {"base": False, "tuned": False, "rag": True, "tuned_rag": True, "raft": True}
+ADAPTERS = ("tuned", "raft")
 QAKind = Literal["infobox", "lead", "section"]
-TrainMethod = Literal["lora", "qlora", "full"]
-TorchDtype = Literal["bfloat16", "float16", "float32"]
 
 # ---------------------------------------------------------------------------------------------------- corpus
 
@@ -267,98 +270,6 @@ DEFAULT_RESOURCES: dict[str, dict] = {
 
 
 @dataclass(config=SECTION, frozen=True)
-class LauncherConfig:
-    """How a training job starts its processes: `single` (the job's process), `torchrun` or `accelerate` (one
-    process per GPU, srun across the nodes of a SLURM allocation)."""
-
-    type: Literal["single", "torchrun", "accelerate"] = "single"
-    nodes: PositiveInt = 1
-    processes_per_node: PositiveInt = 1
-
-    @model_validator(mode="after")
-    def _one_process_for_single(self) -> LauncherConfig:
-        if self.type == "single" and self.world_size > 1:
-            raise ValueError(f"`single` runs one process: use torchrun or accelerate for {self.nodes} node(s) x "
-                             f"{self.processes_per_node} process(es)")
-        return self
-
-    @property
-    def world_size(self) -> int:
-        return self.nodes * self.processes_per_node
-
-
-@dataclass(config=SECTION, frozen=True)
-class LoraSettings:
-    """PEFT LoraConfig fields of the adapter."""
-
-    r: PositiveInt = 16
-    """Rank."""
-    lora_alpha: PositiveFloat = 32
-    """Scaling numerator (scale = lora_alpha / r)."""
-    lora_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.05
-    target_modules: list[str] | str = field(default_factory=lambda: [
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    """Module names, or 'all-linear'. lm_head is dropped (TRL computes the loss from lm_head.weight directly)."""
-    bias: Literal["none", "all", "lora_only"] = "none"
-    use_rslora: bool = False
-    use_dora: bool = False
-    modules_to_save: list[str] | None = None
-    """Modules trained in full and saved with the adapter."""
-
-
-@dataclass(config=SECTION, frozen=True)
-class QuantizationConfig:
-    """BitsAndBytesConfig fields of the 4-bit base model for qlora."""
-
-    bnb_4bit_quant_type: Literal["nf4", "fp4"] = "nf4"
-    bnb_4bit_use_double_quant: bool = True
-    bnb_4bit_compute_dtype: TorchDtype = "bfloat16"
-    bnb_4bit_quant_storage: Literal["bfloat16", "float16", "float32", "uint8"] | None = None
-    llm_int8_skip_modules: list[str] | None = None
-
-
-# The demo's training (SmolLM2-135M on the CPU); config/atena.yaml sets the study's.
-DEFAULT_TRAIN_ARGS: dict[str, Any] = {
-    "max_steps": 60, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "learning_rate": 2.0e-4,
-    "optim": "auto", "lr_scheduler_type": "cosine", "warmup_steps": 2, "bf16": True,
-    "gradient_checkpointing": False, "save_steps": 20, "eval_steps": 20, "eval_strategy": "steps",
-    "logging_steps": 2, "max_length": 256, "padding_free": True, "seed": 42,
-}
-OPTIM_AUTO = "auto"
-
-
-@dataclass(config=SECTION, frozen=True)
-class TrainConfig:
-    """Fine-tuning with TRL's SFTTrainer and PEFT (lhama.train)."""
-
-    method: TrainMethod = "lora"
-    """lora, qlora (bitsandbytes NF4 + double quantization, bf16 compute) or full."""
-    launcher: LauncherConfig = field(default_factory=LauncherConfig)
-    deepspeed: str | None = None
-    """DeepSpeed JSON config, e.g. config/deepspeed/zero3.json."""
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    quantization: QuantizationConfig = field(default_factory=QuantizationConfig)
-    merge: bool = False
-    """Also write the adapter merged into the base weights."""
-    args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAIN_ARGS))
-    """SFTConfig / TrainingArguments fields as Hugging Face names them, on top of the demo's (checked with
-    transformers' HfArgumentParser when the workflow starts). `optim: auto` = paged 8-bit AdamW for qlora on a
-    GPU, AdamW otherwise."""
-
-    @field_validator("args", mode="before")
-    @classmethod
-    def _over_defaults(cls, value: Any) -> Any:
-        return {**DEFAULT_TRAIN_ARGS, **value} if isinstance(value, dict) else value
-
-    def optimizer(self, gpu: bool) -> str:
-        """The SFTConfig `optim`, with `auto` resolved for this method and hardware."""
-        optim = str(self.args.get("optim", OPTIM_AUTO))
-        if optim != OPTIM_AUTO:
-            return optim
-        return "paged_adamw_8bit" if self.method == "qlora" and gpu else "adamw_torch"
-
-
-@dataclass(config=SECTION, frozen=True)
 class ModelConfig:
     """One model of the registry."""
 
@@ -427,6 +338,18 @@ class EvaluateConfig:
     resamples: Annotated[int, Field(ge=100)] = 2000
     """Bootstrap resamples for the 95% intervals."""
     seed: int = 42
+    """Seed of the bootstrap and of the permutation tests."""
+    seen_facts: NonNegativeInt | None = 20
+    """Training facts asked anew (the `seen` question set: knowledge injection); 0: no such set, null: all."""
+    seen_seed: int = 42
+    """Seed of the sample of training facts."""
+    judge: Name | None = None
+    """A model of the registry that judges every answer (correct, and for RAG variants supported by its passages)
+    as its own GPU job; null: no judge."""
+
+    def seen_settings(self) -> dict:
+        """What building the seen-facts set reads."""
+        return {"max_questions": self.seen_facts, "seed": self.seen_seed}
 
 
 @dataclass(config=SECTION, frozen=True)
@@ -476,8 +399,10 @@ class WorkflowConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     rag: RagConfig = field(default_factory=RagConfig)
     variants: Annotated[list[Variant], Field(min_length=1)] = field(default_factory=lambda: list(VARIANTS))
-    """Answer variants of every model: base, tuned (adapter applied), rag (base + retrieval), tuned_rag."""
+    """Answer variants of every model: base, tuned (the adapter trained on the questions), rag (base + retrieved
+    passages), tuned_rag (tuned + passages) and raft (the adapter trained with passages, RAFT, + passages)."""
     train: TrainConfig = field(default_factory=TrainConfig)
+    raft: RaftConfig = field(default_factory=RaftConfig)
     perplexity: PerplexityConfig = field(default_factory=PerplexityConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)

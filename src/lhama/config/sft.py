@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lhama.config.sections import OPTIM_AUTO
+from lhama.config.training import AUTO_ARGS, OPTIM_AUTO
 from lhama.errors import ConfigError
 
 # SFTConfig fields lhama sets itself: a value in the config would be ignored or would break resuming
@@ -61,7 +61,7 @@ def _parse(args: Mapping[str, Any], key: str) -> dict:
     passed_as_is: dict[str, Any] = {}
     for name, value in args.items():
         # lists and mappings go to SFTConfig as they are (argparse would flatten them); its checks still apply
-        if value is None or isinstance(value, (list, tuple, dict)) or (name == "optim" and value == OPTIM_AUTO):
+        if value is None or isinstance(value, (list, tuple, dict)) or (name in AUTO_ARGS and value == OPTIM_AUTO):
             passed_as_is[name] = value
         else:
             argv += [f"--{name}", *_command_line(value)]
@@ -75,7 +75,7 @@ def _parse(args: Mapping[str, Any], key: str) -> dict:
         raise ConfigError(f"{key}.{name}", "not an SFTConfig/TrainingArguments field (names as Hugging Face spells "
                                            "them, e.g. max_steps, learning_rate, optim)")
     typed = {name: getattr(namespace, name) for name in args if name not in passed_as_is} | passed_as_is
-    built = {name: value for name, value in typed.items() if not (name == "optim" and value == OPTIM_AUTO)}
+    built = {name: value for name, value in typed.items() if not (name in AUTO_ARGS and value == OPTIM_AUTO)}
     built.setdefault("use_cpu", True)  # a login node has no GPU: bf16 and the like are checked as on a CPU
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore")

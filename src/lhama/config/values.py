@@ -1,10 +1,21 @@
-"""Parsers of single config values, shared by the section classes and the code that takes the same values from
-elsewhere (a model's source on the command line, a parameter count in `lhama plan`)."""
+"""The section classes' common settings and types, and parsers of single config values shared with the code that
+takes the same values from elsewhere (a model's source on the command line, a parameter count in `lhama plan`)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+# every section class: unknown keys refused, numbers accepted where text is expected (`--config dump=2024`), the
+# attribute docstrings as descriptions (the schema and config/README.md are made from them)
+SECTION = ConfigDict(extra="forbid", coerce_numbers_to_str=True, use_attribute_docstrings=True)
+
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 _PARAMS = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBtT]?)\s*$")
 _SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}

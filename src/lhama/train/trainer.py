@@ -33,6 +33,16 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
+def native_bf16() -> bool:
+    """bf16 computed by the hardware: a CUDA GPU that supports it, or a CPU with AVX512-BF16 or AMX."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def _dtype(name: str):
     import torch
 
@@ -61,6 +71,7 @@ def build_sft_config(config: TrainConfig, work_dir: str | Path, *, run_name: str
     args = dict(config.args)
     cuda = _cuda()
     args["optim"] = config.optimizer(gpu=cuda)
+    args["bf16"] = config.bf16(native=native_bf16())
     if not cuda:
         args.setdefault("use_cpu", True)
     args.setdefault("run_name", run_name or _dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
@@ -185,7 +196,7 @@ def build_trainer(config: TrainConfig, model_dir: str | Path, train_file: str | 
     if config.deepspeed and not Path(config.deepspeed).is_file():
         raise InputFileError(config.deepspeed, "DeepSpeed config does not exist")
     train_rows = read_rows(train_file)
-    eval_rows = read_rows(eval_file) if eval_file else None
+    eval_rows = read_rows(eval_file)[:config.eval_examples] if eval_file else None
     notes: list[str] = []
     sft_args = build_sft_config(config, work_dir, run_name=run_name)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
