@@ -132,9 +132,13 @@ def test_write_answers_through_the_command_line(demo_dir, index_dir, tmp_path):
 
 
 def test_variant_options_are_checked_before_any_loading(tmp_path):
-    assert VARIANTS == ("base", "tuned", "rag", "tuned_rag")
+    assert VARIANTS == ("base", "tuned", "rag", "tuned_rag", "raft")
     with pytest.raises(ConfigError, match="adapter"):
         check_variant("tuned", None, None)
+    with pytest.raises(ConfigError, match="adapter"):
+        check_variant("raft", None, tmp_path)
+    with pytest.raises(ConfigError, match="index"):
+        check_variant("raft", tmp_path, None)
     with pytest.raises(ConfigError, match="adapter"):
         check_variant("tuned_rag", None, tmp_path)
     with pytest.raises(ConfigError, match="index"):

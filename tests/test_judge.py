@@ -7,7 +7,7 @@ import pytest
 
 from lhama.evaluate import cohen_kappa, evaluate_files
 from lhama.files import read_tsv
-from lhama.judge import correctness_question, judge_answers, support_question, verdict, write_judgements
+from lhama.judge import correctness_question, support_question, verdict, write_judgements
 
 
 def row(qid, variant, answer, **extra):
@@ -17,10 +17,32 @@ def row(qid, variant, answer, **extra):
             "retrieval_seconds": None, **extra}
 
 
-@pytest.mark.parametrize(("reply", "expected"), [("Sim.", True), ("não", False), ("Nao, errado", False),
-                                                 ("sim, está correta", True), ("Talvez", None), ("", None)])
-def test_verdicts(reply, expected):
-    assert verdict(reply) is expected
+@pytest.mark.parametrize(("yes", "no", "expected"), [(-1.0, -3.0, True), (-5.0, -0.5, False), (-2.0, -2.0, None),
+                                                      (float("nan"), -1.0, None), (float("-inf"), -1.0, None)])
+def test_verdict_is_the_likelier_reply(yes, no, expected):
+    assert verdict(yes, no) is expected
+
+
+def test_choice_scores_are_the_continuation_log_likelihoods(tiny_model_dir):
+    """Batched right-padded scoring equals scoring each (prompt, choice) alone, summed over the choice's tokens."""
+    import torch
+
+    from lhama.generate import choice_loglikelihoods
+    from lhama.models import load_model
+
+    model, tokenizer = load_model(tiny_model_dir, dtype="float32", device="cpu")
+    prompts = ["uma pergunta curta", "uma pergunta bem mais longa que a outra, com muitas palavras"]
+    choices = ["Sim", "Não"]
+    batched = choice_loglikelihoods(model, tokenizer, prompts, choices, batch_size=4, progress=False)
+    for prompt, row in zip(prompts, batched):
+        for choice, score in zip(choices, row):
+            context = tokenizer(prompt)["input_ids"]
+            ending = tokenizer(choice, add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([context + ending])
+            with torch.inference_mode():
+                logprobs = torch.log_softmax(model(input_ids=ids).logits.float(), dim=-1)[0]
+            alone = sum(float(logprobs[len(context) + k - 1, token]) for k, token in enumerate(ending))
+            assert score == pytest.approx(alone, abs=1e-4)
 
 
 def test_prompts_are_portuguese_and_carry_the_reference_and_passages():
@@ -45,19 +67,21 @@ def test_the_demo_model_judges_and_the_metrics_report_it(smollm2_dir, tmp_path):
     index = tmp_path / "index"
     index.mkdir()
     (index / "docstore.jsonl").write_text(json.dumps({"chunk_id": "1:0", "text": "Brasília é a capital."}) + "\n")
-    judged = judge_answers(smollm2_dir, rows, docstore={"1:0": "Brasília é a capital."}, progress=False)
-    assert [(j["id"], set(j["replies"])) for j in judged] == [("q1", {"correct"}), ("q2", {"correct"}),
-                                                              ("q3", {"correct", "supported"})]
-    assert all(j["correct"] in (True, False, None) for j in judged)
     out = tmp_path / "judgements.jsonl"
     assert write_judgements(smollm2_dir, [answers], out, index_dir=index) == 3
+    judged = {j["id"]: j for j in map(json.loads, out.read_text().splitlines())}
+    assert {qid: set(j["margins"]) for qid, j in judged.items()} == {"q1": {"correct"}, "q2": {"correct"},
+                                                                   "q3": {"correct", "supported"}}
+    # a forced choice: every question gets a verdict, its sign the margin's
+    assert all(j[kind] is (j["margins"][kind] > 0) for j in judged.values() for kind in j["margins"])
+    assert judged["q1"]["supported"] is None and judged["q3"]["supported"] in (True, False)
     evaluate_files([answers], tmp_path / "m.tsv", tmp_path / "s.jsonl", tmp_path / "c.tsv", judgements=out,
                    resamples=100)
     metrics = {r["variant"]: r for r in read_tsv(tmp_path / "m.tsv")}
-    verdicts = {j["id"]: j for j in map(json.loads, out.read_text().splitlines())}
-    known = [verdicts[q]["correct"] for q in ("q1", "q2") if verdicts[q]["correct"] is not None]
-    assert metrics["base"]["judge_unclear"] == 2 - len(known)
-    if known:
-        assert metrics["base"]["judge_accuracy"] == pytest.approx(sum(known) / len(known))
-    kappa = cohen_kappa([True, False][:len(known)], known) if len(known) == 2 else None
-    assert metrics["base"]["judge_kappa"] == (pytest.approx(kappa) if kappa is not None else None)
+    verdicts = [judged["q1"]["correct"], judged["q2"]["correct"]]
+    assert metrics["base"]["judge_unclear"] == 0
+    assert metrics["base"]["judge_accuracy"] == pytest.approx(sum(verdicts) / 2)
+    # the string metric marks q1 correct and q2 wrong
+    assert metrics["base"]["judge_kappa"] == (pytest.approx(cohen_kappa([True, False], verdicts))
+                                              if cohen_kappa([True, False], verdicts) is not None else None)
+    assert metrics["rag"]["judge_supported_rate"] == float(judged["q3"]["supported"])

@@ -102,7 +102,10 @@ def test_local_folder_is_linked_not_copied(tmp_path):
     assert info["weights"] == str((tmp_path / "src").absolute())
     model, tokenizer = load_model(out, device="cpu")
     assert info["params"] == count_parameters(model)  # counted from the safetensors headers
-    assert info["checksum"]["file"] == "config.json" and info["has_chat_template"]
+    assert info["has_chat_template"]
+    # the checksum covers the weights themselves, file by file, not config.json
+    assert list(info["weights_sha256"]["files"]) == ["model.safetensors"]
+    assert info["weights_sha256"]["files"]["model.safetensors"] == hashlib.sha256((tmp_path / "src" / "model.safetensors").read_bytes()).hexdigest()
 
 
 def test_failure_leaves_nothing_and_keeps_old_output(tmp_path, monkeypatch):

@@ -182,20 +182,26 @@ def train(mapping: dict) -> TrainConfig:
 
 
 def test_atena_jobs_fit_and_are_sized_from_the_plan():
-    plans = {job.model: job for job in workflow_plans(load_config([ATENA], ROOT), ROOT)}
-    assert set(plans) == {"llama2-7b", "llama2-13b", "llama2-70b"}  # the demo model is dropped by `smollm2: null`
+    plans = {(job.model, job.adapter): job for job in workflow_plans(load_config([ATENA], ROOT), ROOT)}
+    models = ("llama2-7b", "llama2-13b", "llama2-70b")  # the demo model is dropped by `smollm2: null`
+    assert set(plans) == {(model, adapter) for model in models for adapter in ("tuned", "raft")}
     for name in ("llama2-7b", "llama2-13b"):
-        job = plans[name]
+        job = plans[name, "tuned"]
         assert job.plan.method == "qlora" and job.gpus == 1 and job.tasks == 1 and job.estimate.fits
         assert job.plan.optimizer == "adafactor" and job.plan.seq_len == 512 and job.plan.micro_batch == 2
-    big = plans["llama2-70b"]
+        # the RAFT adapter inherits the model's training and overrides what its longer prompts need
+        raft = plans[name, "raft"]
+        assert raft.plan.method == "qlora" and raft.plan.optimizer == "adafactor" and raft.estimate.fits
+        assert raft.plan.seq_len == 4096 and raft.plan.micro_batch == 1 and raft.hours > job.hours
+    big = plans["llama2-70b", "tuned"]
     assert big.gpus == 3 and big.tasks == 3 and big.plan.zero_stage == 3 and big.estimate.fits
     assert 30 < big.estimate.total < 76  # anchors.md: ~43 GiB/GPU of weights under ZeRO-3, plus activations
     assert big.mem_mb == 3 * 160000 and big.cpus == 24
-    assert big.gpu_hours > plans["llama2-13b"].gpu_hours > plans["llama2-7b"].gpu_hours > 0
+    assert big.gpu_hours > plans["llama2-13b", "tuned"].gpu_hours > plans["llama2-7b", "tuned"].gpu_hours > 0
+    assert plans["llama2-70b", "raft"].estimate.fits and plans["llama2-70b", "raft"].gpus == 3
     table = jobs_table(list(plans.values()))
     rows = table.splitlines()[2:]
-    assert len(rows) == 3 and all(row.split()[-1] == "yes" for row in rows)
+    assert len(rows) == 6 and all(row.split()[-1] == "yes" for row in rows)
 
 
 def test_a_job_that_cannot_fit_stops_with_the_model_named():
@@ -225,5 +231,6 @@ def test_plan_command_plans_the_atena_config(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["plan", "--config", "config/atena.yaml", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)
-    assert [job["model"] for job in jobs] == ["llama2-7b", "llama2-13b", "llama2-70b"]
-    assert jobs[2]["gpus"] == 3 and jobs[2]["estimate"]["fits"]
+    assert [(job["model"], job["adapter"]) for job in jobs] == [
+        (model, adapter) for model in ("llama2-7b", "llama2-13b", "llama2-70b") for adapter in ("tuned", "raft")]
+    assert jobs[4]["gpus"] == 3 and jobs[4]["estimate"]["fits"]

@@ -1,5 +1,6 @@
-"""Answer a question set with one model in one of four variants: base, tuned (a PEFT adapter), rag (retrieved
-passages in the prompt) and tuned_rag.
+"""Answer a question set with one model in one of five variants: base, tuned (a PEFT adapter), rag (retrieved
+passages in the prompt), tuned_rag (both) and raft (the adapter trained on prompts with retrieved passages, asked with
+passages).
 
 Every variant goes through the same path: the same weights, the same prompt formatting (the model's chat template
 when it has one) and the same decoding settings; only the adapter and the passages differ. This removes the study's
@@ -50,11 +51,11 @@ def check_variant(variant: str, adapter_dir: str | Path | None, index_dir: str |
     if tuned and not adapter_dir:
         raise ConfigError("adapter", f"the {variant} variant needs a PEFT adapter folder (--adapter)")
     if not tuned and adapter_dir:
-        raise ConfigError("adapter", f"the {variant} variant takes no adapter (use tuned or tuned_rag)")
+        raise ConfigError("adapter", f"the {variant} variant takes no adapter (use tuned, tuned_rag or raft)")
     if rag and not index_dir:
         raise ConfigError("index", f"the {variant} variant needs a retrieval index folder (--index)")
     if not rag and index_dir:
-        raise ConfigError("index", f"the {variant} variant takes no index (use rag or tuned_rag)")
+        raise ConfigError("index", f"the {variant} variant takes no index (use rag, tuned_rag or raft)")
     for option, folder in (("adapter", adapter_dir), ("index", index_dir)):
         if folder and not Path(folder).is_dir():
             raise InputFileError(folder, f"{option} folder not found")

@@ -143,3 +143,46 @@ def throughput(generations: Sequence[Generation]) -> float:
     seconds = {g.batch: g.seconds for g in generations}
     total = sum(seconds.values())
     return sum(g.new_tokens for g in generations) / total if total else 0.0
+
+
+def choice_loglikelihoods(model, tokenizer, prompts: Sequence[str], choices: Sequence[str], *, batch_size: int = 8,
+                          progress: bool = True) -> list[list[float]]:
+    """The log-likelihood of each choice as the continuation of each rendered prompt, summed over the choice's
+    tokens (lm-evaluation-harness's multiple-choice scoring): one forward pass per batch, no sampling, so a small
+    model that would wander off in free text still gives a definite choice. Sequences are padded on the right, so
+    positions need no correction."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if isinstance(prompts, str):
+        raise TypeError("choice_loglikelihoods takes a list of prompts, not a string")
+    endings = [list(tokenizer(choice, add_special_tokens=False)["input_ids"]) for choice in choices]
+    if not choices or any(not ids for ids in endings):
+        raise ConfigError("choices", "every choice must encode to at least one token")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pairs = [(index, choice, _encode(tokenizer, text)) for index, text in enumerate(prompts)
+             for choice in range(len(choices))]
+    scores = [[0.0] * len(choices) for _ in prompts]
+    device = getattr(model, "device", torch.device("cpu"))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(pairs), batch_size), desc="judge", unit="batch", disable=not progress):
+                batch = pairs[start:start + batch_size]
+                sequences = [context + endings[choice] for _, choice, context in batch]
+                width = max(len(seq) for seq in sequences)
+                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, seq in enumerate(sequences):
+                    ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+                    mask[row, :len(seq)] = 1
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+                logprobs = torch.log_softmax(logits, dim=-1).cpu()
+                for row, (index, choice, context) in enumerate(batch):
+                    positions = range(len(context), len(context) + len(endings[choice]))
+                    scores[index][choice] = float(sum(logprobs[row, t - 1, ids[row, t]] for t in positions))
+    finally:
+        if was_training:
+            model.train()
+    return scores

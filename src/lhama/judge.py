@@ -1,7 +1,9 @@
 """A model of the registry as judge (`evaluate.judge`): is each answer correct, against the reference, and, for the
-variants that answered with passages, do the passages support it? Asked in Portuguese through the one generation
-path (`lhama.prompts.render`, `lhama.generate.generate`), batched and greedy; the verdict is the first word of the
-judge's reply, "sim" or "não", and None when it says anything else (counted apart, never guessed).
+variants that answered with passages, do the passages support it? Asked in Portuguese through the one prompt path
+(`lhama.prompts.render`, the judge's chat template when it has one), batched; the verdict is whichever of "Sim" and
+"Não" the judge finds likelier as its reply (`lhama.generate.choice_loglikelihoods`, the multiple-choice scoring of
+lm-evaluation-harness), with the log-likelihood margin kept beside it. Free-text replies would leave a small judge's
+verdicts mostly unreadable (SmolLM2-135M starts every reply with "A resposta"); a forced choice always gives one.
 
 The string metric (a reference answer occurs in the answer) and the judge disagree where one of them is wrong; the
 report gives both and Cohen's kappa between them.
@@ -10,21 +12,20 @@ report gives both and Cohen's kappa between them.
 from __future__ import annotations
 
 import logging
-import re
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lhama.config.sections import VARIANT_RETRIEVES, GenerationConfig, PromptConfig
+from lhama.config.sections import VARIANT_RETRIEVES, PromptConfig
 from lhama.evaluate import read_answer_rows
 from lhama.files import read_jsonl, write_jsonl
-from lhama.text import fold_lower
 
 log = logging.getLogger(__name__)
 
 INSTRUCTION = ("Você avalia respostas a perguntas sobre a história e a geografia do Brasil. Responda apenas "
                "\"sim\" ou \"não\".")
-DECODING = GenerationConfig(max_new_tokens=4, batch_size=8)
-_FIRST_WORD = re.compile(r"[a-z]+")
+CHOICES = ("Sim", "Não")
+BATCH_SIZE = 8
 
 
 def reference_text(row: Mapping) -> str:
@@ -43,11 +44,11 @@ def support_question(row: Mapping, passages: Sequence[str]) -> str:
             "Os trechos acima sustentam essa resposta?")
 
 
-def verdict(reply: str) -> bool | None:
-    """True for "sim", False for "não"/"nao", None for anything else."""
-    found = _FIRST_WORD.search(fold_lower(reply))
-    word = found.group() if found else ""
-    return True if word == "sim" else False if word == "nao" else None
+def verdict(yes: float, no: float) -> bool | None:
+    """True when "Sim" is the likelier reply, False when "Não" is, None on a tie (or a non-finite score)."""
+    if not (math.isfinite(yes) and math.isfinite(no)) or yes == no:
+        return None
+    return yes > no
 
 
 def passages_of(row: Mapping, docstore: Mapping[str, str]) -> list[str]:
@@ -55,9 +56,10 @@ def passages_of(row: Mapping, docstore: Mapping[str, str]) -> list[str]:
 
 
 def judge_answers(model_dir: str | Path, rows: Sequence[Mapping], *, docstore: Mapping[str, str] | None = None,
-                  decoding: GenerationConfig = DECODING, progress: bool = True) -> list[dict]:
-    """One judgement per answer row: {model, variant, questions, id, correct, supported, replies}."""
-    from lhama.generate import generate
+                  batch_size: int = BATCH_SIZE, progress: bool = True) -> list[dict]:
+    """One judgement per answer row: {model, variant, questions, id, correct, supported, margins}; a margin is the
+    log-likelihood of "Sim" minus that of "Não" (positive: judged correct / supported)."""
+    from lhama.generate import choice_loglikelihoods
     from lhama.models import load_model, read_model_info
     from lhama.prompts import render, use_chat_template
 
@@ -68,21 +70,23 @@ def judge_answers(model_dir: str | Path, rows: Sequence[Mapping], *, docstore: M
     asks = [(number, "correct", correctness_question(row)) for number, row in enumerate(rows)]
     asks += [(number, "supported", support_question(row, passages_of(row, docstore or {})))
              for number, row in enumerate(rows) if VARIANT_RETRIEVES.get(row["variant"]) and row.get("sources")]
-    replies = generate(model, tokenizer, render(tokenizer, [text for _, _, text in asks], prompt=prompt, chat=chat),
-                       decoding, progress=progress)
+    scores = choice_loglikelihoods(model, tokenizer, render(tokenizer, [text for _, _, text in asks], prompt=prompt,
+                                                           chat=chat),
+                                   CHOICES, batch_size=batch_size, progress=progress)
     judged = [{"model": row["model"], "variant": row["variant"], "questions": row["questions"], "id": row["id"],
-               "correct": None, "supported": None, "replies": {}} for row in rows]
-    for (number, kind, _), reply in zip(asks, replies, strict=True):
-        judged[number][kind] = verdict(reply.text)
-        judged[number]["replies"][kind] = reply.text
-    unclear = sum(1 for (_, _, _), reply in zip(asks, replies) if verdict(reply.text) is None)
-    log.info("judged %d answers (%d questions asked, %d replies neither sim nor não)", len(rows), len(asks), unclear)
+               "correct": None, "supported": None, "margins": {}} for row in rows]
+    for (number, kind, _), (yes, no) in zip(asks, scores, strict=True):
+        judged[number][kind] = verdict(yes, no)
+        judged[number]["margins"][kind] = round(yes - no, 4)
+    said_yes = sum(1 for yes, no in scores if verdict(yes, no))
+    log.info("judged %d answers (%d questions asked, %d answered Sim)", len(rows), len(asks), said_yes)
     return judged
 
 
 def write_judgements(model_dir: str | Path, answer_paths: Sequence[str | Path], out: str | Path, *,
-                     index_dir: str | Path | None = None, decoding: GenerationConfig = DECODING) -> int:
+                     index_dir: str | Path | None = None, batch_size: int = BATCH_SIZE) -> int:
     rows = [row for path in answer_paths for row in read_answer_rows(path)]
     docstore = ({chunk["chunk_id"]: chunk["text"] for chunk in read_jsonl(Path(index_dir) / "docstore.jsonl")}
                 if index_dir else {})
-    return write_jsonl(out, judge_answers(model_dir, rows, docstore=docstore, decoding=decoding, progress=False))
+    return write_jsonl(out, judge_answers(model_dir, rows, docstore=docstore, batch_size=batch_size,
+                                          progress=False))

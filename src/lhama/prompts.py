@@ -1,4 +1,4 @@
-"""Every prompt of the workflow comes from here: training examples, the answer stage's four variants and `lhama ask`.
+"""Every prompt of the workflow comes from here: training examples, the answer stage's variants and `lhama ask`.
 
 A question is asked the same way everywhere: the instruction as the system turn and the question as the user turn
 of the model's chat template, or, for a model without one, `prompt.template` filled with {instruction} and {input}.
