@@ -53,6 +53,8 @@ def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
                   "retrieval_recall": "data:image/png;base64,AAAA", "accuracy": "data:image/png;base64,AAAA"},
         "split": {"by": "article", "seed": 42, "test_size": 0.1, "train": 1, "test": 1, "train_articles": 1,
                   "test_articles": 1, "test_with_train_article": 0},
+        "heldout_sample": {"population": 1, "n": 1, "method": "every test-split example",
+                           "by_kind": {"lead": {"population": 1, "n": 1}}},
         "examples_sample": [{"kind": "lead", "source_title": title, "text": question}],
         "question_sets": [{
             "name": "paper", "file": "q.jsonl",

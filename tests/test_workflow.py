@@ -191,7 +191,7 @@ def demo(tmp_path_factory, smollm2_dir, measured) -> Path:
     lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
     (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
     start = time.monotonic()
-    result = snakemake(workdir, *DEMO_ARGS, timeout=2400)
+    result = snakemake(workdir, *DEMO_ARGS, timeout=3000)
     assert result.returncode == 0, result.stderr[-3000:]
     measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
              f"{time.monotonic() - start:.0f} s")
@@ -206,6 +206,10 @@ def test_demo_end_to_end(demo):
     assert paper["coverage"]["answer_in_source"] == 10, paper["coverage"]["rows"]
     split = json.loads((demo / "results/qa/split.json").read_text())
     assert split["test_with_train_article"] == 0 and split["test"] > 0
+    heldout = json.loads((demo / "results/qa/heldout_sample.json").read_text())
+    heldout_answers = (demo / "results/answers/smollm2/base/heldout.jsonl").read_text().splitlines()
+    assert heldout["population"] == split["test"] > heldout["n"] == len(heldout_answers) == 12
+    assert f"12 of {split['test']}: stratified by kind" in (demo / "results/report.html").read_text(encoding="utf-8")
     provenance = json.loads((demo / "results/provenance.json").read_text())
     manifest = json.loads((demo / "results/corpus/articles/manifest.json").read_text())
     assert provenance["dump"]["sha1"] == manifest["dump"]["sha1"]
@@ -267,6 +271,10 @@ RERUNS = {
     "generation": (["generation={'max_new_tokens': 16}"], {
         "answer": answers("base", "tuned", "rag", "tuned_rag", "raft"), **AFTER_ANSWERS}),
     "evaluate": (["evaluate={'resamples': 1000}"], dict(AFTER_ANSWERS)),
+    "evaluate.heldout_questions": (["evaluate={'heldout_questions': 10}"], {
+        "heldout_questions": None, "retrieval_eval": {"eval_set=heldout"}, "retrieval_plot": None,
+        "answer": {f"model=smollm2, variant={variant}, eval_set=heldout"
+                   for variant in ("base", "tuned", "rag", "tuned_rag", "raft")}, **AFTER_ANSWERS}),
     "qa.pretraining_text": (["qa={'pretraining_text': True}"], {"pretraining_text": None, "all": None}),
     "train.args.learning_rate": (["train={'args': {'learning_rate': 1e-4}}"], {
         "train": {"model=smollm2, adapter=tuned", "model=smollm2, adapter=raft"},

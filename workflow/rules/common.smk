@@ -18,14 +18,14 @@ DOWNLOADING = lw.is_url(CONFIG.dump)
 INDEX = lw.index_for(DUMP, CONFIG.dump_index, will_download=DOWNLOADING)
 QUESTION_SETS = lw.question_sets(CONFIG.questions)
 # Retrieval is scored, and questions are answered, on every configured question set plus the held-out split.
-HELDOUT = "heldout"  # the test split's questions: articles training never saw (with split.by: article)
+HELDOUT = "heldout"  # a sample of the test split's questions: articles training never saw (with split.by: article)
 SEEN = "seen"  # facts of the training split asked anew (knowledge injection), lhama.seen
 for reserved in (HELDOUT, SEEN):
     if reserved in QUESTION_SETS:
         raise lw.ConfigError("questions", f"the set name {reserved!r} is reserved; rename the file")
 EVAL_SETS = {
     **QUESTION_SETS,
-    HELDOUT: "results/qa/test_questions.jsonl",
+    HELDOUT: "results/qa/heldout_questions.jsonl",
     **({SEEN: "results/qa/seen_questions.jsonl"} if CONFIG.evaluate.seen_facts != 0 else {}),
 }
 SHARDS = [f"{shard:03d}" for shard in range(CONFIG.rag.shards)]

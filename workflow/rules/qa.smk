@@ -61,6 +61,27 @@ rule split:
         "../scripts/split.py"
 
 
+rule heldout_questions:
+    input:
+        test="results/qa/test.jsonl",
+    output:
+        questions="results/qa/heldout_questions.jsonl",
+        sample="results/qa/heldout_sample.json",
+    log:
+        "logs/heldout_questions.log",
+    benchmark:
+        "results/benchmarks/heldout_questions.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=rule_resources("default")["mem_mb"],
+        runtime=rule_resources("default")["runtime"],
+    params:
+        heldout=CONFIG.evaluate.heldout_settings(),
+    script:
+        "../scripts/heldout_questions.py"
+
+
 rule seen_questions:
     input:
         train="results/qa/train.jsonl",

@@ -40,6 +40,7 @@ rule report:
         lengths="results/plots/article_lengths.png",
         kinds="results/plots/qa_kinds.png",
         split="results/qa/split.json",
+        heldout_sample="results/qa/heldout_sample.json",
         train="results/qa/train.jsonl",
         questions=expand("results/questions/{qset}.json", qset=QUESTION_SETS),
         rag_index="results/rag/index",

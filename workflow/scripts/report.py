@@ -44,6 +44,7 @@ with step(snakemake):
                 "accuracy": data_uri(inputs.accuracy),
             },
             "split": split,
+            "heldout_sample": read_json(inputs.heldout_sample),
             "examples_sample": [one_per_kind[kind] for kind in sorted(one_per_kind)],
             "question_sets": [read_json(path) for path in inputs.questions],
             "retrieval": {

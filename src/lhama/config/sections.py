@@ -343,6 +343,11 @@ class EvaluateConfig:
     """Training facts asked anew (the `seen` question set: knowledge injection); 0: no such set, null: all."""
     seen_seed: int = 42
     """Seed of the sample of training facts."""
+    heldout_questions: PositiveInt | None = 1000
+    """Held-out questions asked, drawn from the test split stratified by kind (results/qa/heldout_sample.json);
+    null: the whole test split (about 480,000 questions on the full ptwiki)."""
+    heldout_seed: int = 42
+    """Seed of the held-out sample."""
     judge: Name | None = None
     """A model of the registry that judges every answer (correct, and for RAG variants supported by its passages)
     as its own GPU job; null: no judge."""
@@ -350,6 +355,10 @@ class EvaluateConfig:
     def seen_settings(self) -> dict:
         """What building the seen-facts set reads."""
         return {"max_questions": self.seen_facts, "seed": self.seen_seed}
+
+    def heldout_settings(self) -> dict:
+        """What drawing the held-out set reads."""
+        return {"max_questions": self.heldout_questions, "seed": self.heldout_seed}
 
 
 @dataclass(config=SECTION, frozen=True)
