@@ -234,3 +234,18 @@ def test_plan_command_plans_the_atena_config(capsys, monkeypatch):
     assert [(job["model"], job["adapter"]) for job in jobs] == [
         (model, adapter) for model in ("llama2-7b", "llama2-13b", "llama2-70b") for adapter in ("tuned", "raft")]
     assert jobs[4]["gpus"] == 3 and jobs[4]["estimate"]["fits"]
+
+
+def test_shape_comes_from_the_model_config_where_there_is_one(tmp_path):
+    from lhama.plan import PlanInput, config_shape, estimate
+
+    assert config_shape(tmp_path) is None
+    (tmp_path / "config.json").write_text(json.dumps({
+        "model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 49152,
+        "tie_word_embeddings": True}))
+    shape = config_shape(tmp_path)
+    assert shape == {"hidden_size": 64, "num_layers": 2, "vocab_size": 49152, "tied_embeddings": True}
+    with pytest.raises(ConfigError, match="cannot fill"):  # the Llama-2 family's shape has no room at 3.3M
+        estimate(PlanInput(params=3.3e6, method="lora"))
+    result = estimate(PlanInput(params=3.3e6, method="lora", **shape))
+    assert "hidden 64, 2 layers" in result.notes[0] and "from the model's config" in result.notes[0]

@@ -64,6 +64,7 @@ class PlanInput:
     hidden_size: int | None = None
     num_layers: int | None = None
     vocab_size: int = 32000
+    tied_embeddings: bool = False
     flash_attention: bool = False  # SDPA/flash attention: no s² attention scores kept for backward
 
     def __post_init__(self) -> None:
@@ -137,7 +138,8 @@ def model_shape(p: PlanInput) -> Shape:
         hidden = hidden or h
         layers = layers or n
     kv_dim = kv_dim or hidden
-    per_layer = (p.params - 2 * p.vocab_size * hidden) / layers
+    embeddings = (1 if p.tied_embeddings else 2) * p.vocab_size * hidden
+    per_layer = (p.params - embeddings) / layers
     attention = 2 * hidden * hidden + 2 * hidden * kv_dim
     ffn = int((per_layer - attention) / (3 * hidden))
     if ffn <= 0:
@@ -174,7 +176,8 @@ def estimate(p: PlanInput) -> Estimate:
     notes: list[str] = [
         f"shape: hidden {shape.hidden}, {shape.layers} layers, ffn {shape.ffn}, kv dim {shape.kv_dim}, "
         f"{shape.heads} heads, vocab {p.vocab_size}"
-        + (" (given)" if p.hidden_size and p.num_layers else " (Llama-2 family, derived from params)")]
+        + (" (from the model's config)" if p.hidden_size and p.num_layers else
+           " (Llama-2 family, derived from params)")]
     half = p.precision in ("bf16", "fp16")
     word = 2 if half else 4
     mixed = half  # mixed precision keeps an fp32 master copy of what is trained
@@ -312,10 +315,27 @@ def _deepspeed_zero(path: str | None, base_dir: str | Path) -> tuple[int, bool, 
     return int(stage), offloaded("offload_optimizer"), offloaded("offload_param")
 
 
+def config_shape(model_dir: str | Path) -> dict[str, int] | None:
+    """Hidden size, layers and vocabulary from a model folder's `config.json` (the planner's shape, where the
+    model is at hand), or None where the folder has none."""
+    path = Path(model_dir) / "config.json"
+    if not path.is_file():
+        return None
+    values = json.loads(path.read_text(encoding="utf-8"))
+    values = values.get("text_config", values)
+    try:
+        return {"hidden_size": int(values["hidden_size"]), "num_layers": int(values["num_hidden_layers"]),
+                "vocab_size": int(values["vocab_size"]),
+                "tied_embeddings": bool(values.get("tie_word_embeddings", False))}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def training_plan(model: str, params: float, train: TrainConfig, cluster: ClusterConfig, resources: dict,
-                  base_dir: str | Path = ".", *, adapter: str = "tuned") -> JobPlan:
+                  base_dir: str | Path = ".", *, adapter: str = "tuned", shape: dict[str, int] | None = None) -> JobPlan:
     """The training job of one model, from the workflow config: `train` (merged with the model's overrides),
-    `cluster` (the GPUs on offer) and `resources` (the rule's floor: mem_mb, runtime in minutes, cpus)."""
+    `cluster` (the GPUs on offer), `resources` (the rule's floor: mem_mb, runtime in minutes, cpus) and, where the
+    model's config.json is at hand, its `shape` (`config_shape`); otherwise the Llama-2 family's."""
     args = train.args
     launcher = train.launcher
     nodes, per_node = launcher.nodes, launcher.processes_per_node
@@ -331,7 +351,7 @@ def training_plan(model: str, params: float, train: TrainConfig, cluster: Cluste
                      micro_batch=micro_batch, gradient_checkpointing=checkpointing, gpus=nodes * per_node,
                      zero_stage=stage, offload_optimizer=offload_optimizer, offload_params=offload_params,
                      lora_r=train.lora.r, optimizer=optimizer, gpu_mem_gb=float(cluster.gpu_mem_gb),
-                     flash_attention=True)
+                     flash_attention=True, **(shape or {}))
     result = estimate(plan)
     if gpu and per_node > cluster.gpus_per_node:
         raise ConfigError(f"models.{model}.train.launcher.processes_per_node",

@@ -109,10 +109,11 @@ def adapters_in_use(config: WorkflowConfig) -> list[str]:
 def workflow_plans(config: WorkflowConfig, base_dir: str | Path = ".") -> list:
     """One `JobPlan` per training job (model x adapter in use); a job that cannot fit raises a ConfigError naming
     the model (so a dry run stops before anything is queued)."""
-    from lhama.plan import training_plan
+    from lhama.plan import config_shape, training_plan
 
     return [training_plan(name, entry.spec.params, entry.adapter_train(adapter), config.cluster,
-                          entry.rule_resources("train"), base_dir, adapter=adapter)
+                          entry.rule_resources("train"), base_dir, adapter=adapter,
+                          shape=config_shape(entry.spec.source) if entry.spec.kind == "local" else None)
             for name, entry in model_entries(config).items() for adapter in adapters_in_use(config)]
 
 
