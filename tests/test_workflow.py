@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import browser
+from conftest import built_once
 from lhama.dump import Page, SiteInfo
 from lhama.dump_writer import write_xml
 from lhama.files import read_tsv
@@ -185,16 +186,22 @@ def test_cluster_config_that_cannot_fit_stops_the_dry_run(workdir):
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory, smollm2_dir, measured) -> Path:
     """The README's demo DAG, run once for the tests below, with tests/demo-lean.yaml on top and the demo model
-    from the folder the session already prepared (a local source: linked, not converted again)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow")
-    lean = yaml.safe_load(LEAN.read_text(encoding="utf-8"))
-    lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
-    (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
-    start = time.monotonic()
-    result = snakemake(workdir, *DEMO_ARGS, timeout=3000)
-    assert result.returncode == 0, result.stderr[-3000:]
-    measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
-             f"{time.monotonic() - start:.0f} s")
+    from the folder the session already prepared (a local source: linked, not converted again). Built once per
+    run under a lock shared by the xdist workers, so a worker that gets a demo test too waits for it and reads it
+    rather than running a second demo beside the first."""
+    with built_once(tmp_path_factory, "demo", "workflow/results/report.html") as (root, build):
+        workdir = root / "workflow"
+        if build:
+            shutil.rmtree(root, ignore_errors=True)
+            copy_workflow(workdir)
+            lean = yaml.safe_load(LEAN.read_text(encoding="utf-8"))
+            lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
+            (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
+            start = time.monotonic()
+            result = snakemake(workdir, *DEMO_ARGS, timeout=3000)
+            assert result.returncode == 0, result.stderr[-3000:]
+            measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
+                     f"{time.monotonic() - start:.0f} s")
     return workdir
 
 
