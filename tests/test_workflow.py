@@ -198,7 +198,7 @@ def demo(tmp_path_factory, smollm2_dir, measured) -> Path:
             lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
             (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
             start = time.monotonic()
-            result = snakemake(workdir, *DEMO_ARGS, timeout=3000)
+            result = snakemake(workdir, *DEMO_ARGS, timeout=3600)
             assert result.returncode == 0, result.stderr[-3000:]
             measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
                      f"{time.monotonic() - start:.0f} s")
