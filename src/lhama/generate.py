@@ -177,11 +177,14 @@ def choice_loglikelihoods(model, tokenizer, prompts: Sequence[str], choices: Seq
                 for row, seq in enumerate(sequences):
                     ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
                     mask[row, :len(seq)] = 1
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
-                logprobs = torch.log_softmax(logits, dim=-1).cpu()
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
                 for row, (index, choice, context) in enumerate(batch):
-                    positions = range(len(context), len(context) + len(endings[choice]))
-                    scores[index][choice] = float(sum(logprobs[row, t - 1, ids[row, t]] for t in positions))
+                    # only the positions that predict the choice's tokens: a full-vocabulary log-softmax over
+                    # every position of the batch would hold batch x width x vocab floats
+                    start_at, ending = len(context), endings[choice]
+                    predicting = torch.log_softmax(logits[row, start_at - 1:start_at - 1 + len(ending)].float(), -1)
+                    targets = torch.tensor(ending, dtype=torch.long, device=predicting.device)
+                    scores[index][choice] = float(predicting.gather(1, targets[:, None]).sum())
     finally:
         if was_training:
             model.train()

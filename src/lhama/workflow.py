@@ -40,9 +40,6 @@ def load_workflow_config(config: dict, workflow=None, *, check_train_args: bool 
     validation and `snakemake --report` see what the jobs get."""
     source = config_source(workflow) if workflow is not None else "config"
     typed = check_references(parse(WorkflowConfig, config, source=source), source)
-    # A null entry drops a model inherited from config/config.yaml; gone from the typed config too, so that
-    # Snakemake's schema validation (which fills defaults into every object) never meets a None model.
-    typed = dataclasses.replace(typed, models={name: model for name, model in typed.models.items() if model is not None})
     if check_train_args:
         from lhama.config.sft import check_sft_args
 
@@ -62,7 +59,7 @@ def load_workflow_config(config: dict, workflow=None, *, check_train_args: bool 
 
 
 def _models_with_own_args(config: WorkflowConfig) -> list[str]:
-    return [name for name, model in config.models.items() if model is not None and "args" in model.train]
+    return [name for name, model in config.models.items() if "args" in model.train]
 
 
 def is_url(value: str) -> bool:

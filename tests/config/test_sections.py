@@ -97,3 +97,10 @@ def test_retrieval_settings_are_the_query_side():
     assert settings.embedder.query_prefix == "query: " and settings.embedder.passage_prefix == ""
     assert settings.search == {"hnsw_ef_search": 128, "ivf_nprobe": 16} and settings.retriever.k == 3
     assert rag.embedder.for_passages().query_prefix == "" and rag.embedder.identity()["passage_prefix"] == "passage: "
+
+
+def test_a_null_model_entry_leaves_the_registry():
+    config = workflow(models={"smollm2": None, "tiny": {"source": "models/tiny", "params": 3.3e6}})
+    assert list(config.models) == ["tiny"] and list(to_dict(config)["models"]) == ["tiny"]
+    with pytest.raises(ConfigError, match="no model left"):
+        workflow(models={"smollm2": None})

@@ -139,7 +139,7 @@ def check_references(config: WorkflowConfig, source: str | None = None) -> Workf
     """Keys that name another part of the config name one that is there (`evaluate.judge`: a model)."""
     judge = config.evaluate.judge
     if judge is not None and config.models.get(judge) is None:
-        known = ", ".join(name for name, model in config.models.items() if model is not None)
+        known = ", ".join(config.models)
         raise ConfigError("evaluate.judge", f"{judge!r} is not a model of the registry ({known})", source=source)
     return config
 
@@ -200,11 +200,9 @@ def model_spec(name: str, model: ModelConfig) -> ModelSpec:
 
 
 def model_entries(config: WorkflowConfig) -> dict[str, ModelEntry]:
-    """The registry without its null entries, each model's overrides merged and checked (`models.NAME.train.KEY`)."""
+    """The registry (its null entries already gone), each model's overrides merged and checked (`models.NAME.train.KEY`)."""
     entries = {}
     for name, model in config.models.items():
-        if model is None:
-            continue
         train = parse(TrainConfig, deep_merge(to_dict(config.train), model.train), f"models.{name}.train")
         resources = {**config.resources}
         for rule, override in model.resources.items():

@@ -441,6 +441,8 @@ class WorkflowConfig:
     @field_validator("models")
     @classmethod
     def _some_model(cls, models: dict) -> dict:
-        if not any(entry is not None for entry in models.values()):
+        """Null entries (models dropped from an inherited config) leave the registry here, once for every reader."""
+        kept = {name: entry for name, entry in models.items() if entry is not None}
+        if not kept:
             raise ValueError("no model left: every entry is null")
-        return models
+        return kept
