@@ -53,8 +53,10 @@ demo: setup
 	@echo "report: $(CURDIR)/results/report.html"
 
 # two workers: the demo run, the local SLURM cluster's tests and the unit tests share the machine's two cores
-# (much of the cluster's time is waiting on it); --durations prints the slowest tests
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# (much of the cluster's time is waiting on it); loadfile keeps each file on one worker, so the demo
+# (tests/test_workflow.py) and the cluster's module fixtures (tests/test_slurm.py) each run once (xdist_group marks
+# did not keep them together: both ran twice); --durations prints the slowest tests
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: setup system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

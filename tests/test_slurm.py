@@ -22,8 +22,7 @@ import yaml
 from lhama import accounting as acc
 from lhama.files import read_tsv, tsv_note
 
-# one worker runs every test of the local cluster (pytest-xdist --dist loadgroup), beside the demo's worker
-pytestmark = pytest.mark.xdist_group("slurm")
+# one worker runs every test of the local cluster (this file; pytest-xdist --dist loadfile), beside the demo's worker
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CLUSTER_SH = ROOT / "slurm/local/cluster.sh"

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 import browser
-from conftest import built_once
 from lhama.dump import Page, SiteInfo
 from lhama.dump_writer import write_xml
 from lhama.files import read_tsv
@@ -186,26 +185,20 @@ def test_cluster_config_that_cannot_fit_stops_the_dry_run(workdir):
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory, smollm2_dir, measured) -> Path:
     """The README's demo DAG, run once for the tests below, with tests/demo-lean.yaml on top and the demo model
-    from the folder the session already prepared (a local source: linked, not converted again). Built once per
-    run under a lock shared by the xdist workers, so a worker that gets a demo test too waits for it and reads it
-    rather than running a second demo beside the first."""
-    with built_once(tmp_path_factory, "demo", "workflow/results/report.html") as (root, build):
-        workdir = root / "workflow"
-        if build:
-            shutil.rmtree(root, ignore_errors=True)
-            copy_workflow(workdir)
-            lean = yaml.safe_load(LEAN.read_text(encoding="utf-8"))
-            lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
-            (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
-            start = time.monotonic()
-            result = snakemake(workdir, *DEMO_ARGS, timeout=3600)
-            assert result.returncode == 0, result.stderr[-3000:]
-            measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
-                     f"{time.monotonic() - start:.0f} s")
+    from the folder the session already prepared (a local source: linked, not converted again). Every test that
+    reads it is in this file, which `--dist loadfile` gives to one worker, so it runs once."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("demo") / "workflow")
+    lean = yaml.safe_load(LEAN.read_text(encoding="utf-8"))
+    lean["models"] = {"smollm2": {"source": str(smollm2_dir), "params": 1.35e8}}
+    (workdir / "config" / "lean.yaml").write_text(yaml.safe_dump(lean), encoding="utf-8")
+    start = time.monotonic()
+    result = snakemake(workdir, *DEMO_ARGS, timeout=3600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured(f"demo DAG end to end (snakemake --cores 2 --configfile tests/demo-lean.yaml): "
+             f"{time.monotonic() - start:.0f} s")
     return workdir
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_end_to_end(demo):
     report = (demo / "results/report.html").read_text(encoding="utf-8")
     assert "ptwiki-sample-pages-articles-multistream.xml.bz2" in report
@@ -251,7 +244,6 @@ def test_demo_end_to_end(demo):
     assert len(model["weights_sha256"]["sha256"]) == 64
 
 
-@pytest.mark.xdist_group("demo")
 def test_demo_report_in_a_browser(demo, tmp_path):
     if browser.CHROMIUM is None:
         pytest.skip("chromium is not installed (`make test` installs it with apt where it can)")
@@ -290,7 +282,6 @@ RERUNS = {
 }
 
 
-@pytest.mark.xdist_group("demo")
 @pytest.mark.parametrize("key", list(RERUNS))
 def test_a_changed_key_reruns_only_what_reads_it(demo, key):
     overrides, expected = RERUNS[key]
@@ -304,7 +295,6 @@ def test_a_changed_key_reruns_only_what_reads_it(demo, key):
     assert "Params have changed since last execution" in result.stdout + result.stderr
 
 
-@pytest.mark.xdist_group("demo")
 def test_a_second_run_has_nothing_to_do_and_a_failed_shard_reruns_alone(demo):
     again = snakemake(demo, *DEMO_ARGS)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
