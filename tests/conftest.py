@@ -32,6 +32,17 @@ def measured() -> Callable[[str], None]:
     return _MEASURED.append
 
 
+# Tests that read these fixtures run a whole DAG or a SLURM cluster's jobs: `make test` runs them in its serial phase.
+SERIAL_FIXTURES = frozenset({"demo", "slurm_demo", "cluster"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERIAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.serial)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if _MEASURED:
         terminalreporter.section("measured")

@@ -22,7 +22,7 @@ import yaml
 from lhama import accounting as acc
 from lhama.files import read_tsv, tsv_note
 
-# one worker runs every test of the local cluster (this file; pytest-xdist --dist loadfile), beside the demo's worker
+# the tests that use the local cluster run in `make test`'s serial phase, one at a time (tests/conftest.py)
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CLUSTER_SH = ROOT / "slurm/local/cluster.sh"

@@ -111,6 +111,7 @@ def test_study_config_file_loads_typed():
     assert config.lora.r == 32 and prompt == PromptConfig()
 
 
+@pytest.mark.serial  # two training processes on two cores
 def test_deepspeed_zero3_two_processes_on_cpu(tiny_model_dir, data, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
