@@ -10,7 +10,7 @@ import pytest
 
 from lhama.config.sections import PerplexityConfig
 from lhama.errors import ConfigError
-from lhama.perplexity import _windows, heldout_perplexity, heldout_texts, perplexity
+from lhama.perplexity import _windows, heldout_perplexity, heldout_texts, perplexity, within_token_budget
 
 TEXT = ("O Brasil é o maior país da América do Sul. A capital é Brasília e a cidade mais populosa é São Paulo. "
         "O território foi colônia de Portugal a partir de 1500 e tornou-se independente em 1822.")
@@ -112,5 +112,33 @@ def test_heldout_texts_and_end_to_end(smollm2, tmp_path):
                                 config=PerplexityConfig(max_length=32, stride=16))
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["articles"] == 2 and result["config"]["stride"] == 16
+    assert result["sample"]["population"] == 3 and result["sample"]["max_tokens"] == PerplexityConfig.max_tokens
     assert result["tuned"]["ppl"] == pytest.approx(result["base"]["ppl"], rel=1e-5)
     assert result["base"]["tokens"] > 0 and result["base"]["bits_per_byte"] > 0
+
+
+def test_a_seeded_sample_and_a_character_budget_read_only_a_prefix_of_it(tmp_path):
+    write_corpus(tmp_path / "articles")
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(json.dumps({"input": "?", "output": "!", "source_id": source}) + "\n"
+                            for source in (1, 2, 3)))
+    orders = {seed: [title for title, _ in heldout_texts(tmp_path / "articles", test, seed=seed)] for seed in range(6)}
+    assert all(sorted(order) == ["Brasil", "Lisboa", "Peru"] for order in orders.values())
+    assert len({tuple(order) for order in orders.values()}) > 1  # the seed orders the sample
+    assert orders[4] == [title for title, _ in heldout_texts(tmp_path / "articles", test, seed=4)]
+    # the shortest prefix of the seeded order that holds the budget: the first article alone when it does
+    first = heldout_texts(tmp_path / "articles", test, seed=4)
+    assert heldout_texts(tmp_path / "articles", test, seed=4, char_budget=len(first[0][1])) == first[:1]
+    assert heldout_texts(tmp_path / "articles", test, seed=4, char_budget=len(first[0][1]) + 1) == first[:2]
+    assert heldout_texts(tmp_path / "articles", test, seed=4, char_budget=10**9) == first
+
+
+def test_token_budget_cuts_the_last_text_where_it_ends(smollm2):
+    _, _, tokenizer = smollm2
+    pairs = [("Brasil", TEXT), ("Peru", "Lima é a capital do Peru. " * 5), ("Lisboa", "Lisboa é a capital.")]
+    sizes = [len(tokenizer(text, add_special_tokens=False)["input_ids"]) for _, text in pairs]
+    kept = within_token_budget(pairs, tokenizer, sizes[0] + 5)
+    assert [title for title, _ in kept] == ["Brasil", "Peru"] and kept[0] == pairs[0]
+    assert pairs[1][1].startswith(kept[1][1]) and len(tokenizer(kept[1][1], add_special_tokens=False)["input_ids"]) == 5
+    assert within_token_budget(pairs, tokenizer, None) == pairs
+    assert within_token_budget(pairs, tokenizer, sum(sizes)) == pairs

@@ -79,7 +79,8 @@ def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
                                   "eval_loss": 1.5, "train_tokens": 12000, "tokens_per_second": 300.0,
                                   "peak_memory_mb": 2100.0, "peak_memory_kind": "rss", "wall_seconds": 40.0},
                       "perplexity": {"articles": 3, "base": {"ppl": 30.0, "bits_per_byte": 1.4, "tokens": 900},
-                                     "tuned": {"ppl": 20.0, "bits_per_byte": 1.2, "tokens": 900}}}],
+                                     "tuned": {"ppl": 20.0, "bits_per_byte": 1.2, "tokens": 900},
+                                     "sample": {"population": 40, "seed": 0, "max_tokens": 300000}}}],
         "metrics": [metric_row(v, a) for v, a in zip(VARIANTS, (0.1, 0.2, 0.6, 0.7))],
         "comparisons": [comparison("rag", 0.5)],
         "headline": headline([metric_row(v, a) for v, a in zip(VARIANTS, (0.1, 0.2, 0.6, 0.7))],
@@ -114,6 +115,7 @@ def test_headline_and_side_by_side_answers():
     assert "<b>rag</b> answered\n    60% correctly against\n    10% for base" in html
     assert "+50 points (95% CI +30 to\n    +70; exact McNemar p = 0.03; n = 10)" in html
     assert "resumed from checkpoint-40" in html and "20.00" in html  # tuned held-out perplexity
+    assert "held-out articles (3 of 40: seeded sample, budget 300,000 tokens)" in html
     assert "[1] Brasília — História" in html  # RAG sources next to the answer
     assert "No SLURM accounting" in html
 

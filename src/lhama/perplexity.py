@@ -9,8 +9,10 @@ depend on the tokenizer, so models with different vocabularies compare.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -21,6 +23,9 @@ from lhama.errors import ConfigError, InputFileError
 
 log = logging.getLogger(__name__)
 
+# Portuguese wiki text takes about 4 characters per token with LLaMA-family vocabularies; reading twice that per
+# budgeted token keeps only a small prefix of the sample in memory and still fills the budget.
+CHARS_PER_TOKEN_BOUND = 8
 
 
 def _windows(ids: list[int], max_length: int, stride: int) -> list[tuple[list[int], int]]:
@@ -88,37 +93,70 @@ def perplexity(model, tokenizer, texts: Sequence[str], *, max_length: int = 512,
     }
 
 
-def heldout_texts(articles_dir: str | Path, test_jsonl: str | Path, max_articles: int | None = None,
-                  max_chars: int | None = PerplexityConfig.max_chars) -> list[tuple[str, str]]:
-    """(title, text) of the articles the test split's questions come from (`source_id`), in the order they first
-    appear in the test file; each text cut to `max_chars` characters (None: whole) to bound the cost."""
-    from lhama.corpus import iter_articles
+def split_source_ids(test_jsonl: str | Path) -> list:
+    """The test split's source articles (`source_id`), each once, in the order they first appear."""
     from lhama.files import read_jsonl
 
     test_jsonl = Path(test_jsonl)
     if not test_jsonl.is_file():
         raise InputFileError(test_jsonl, "test file does not exist")
-    wanted: list = []
-    for row in read_jsonl(test_jsonl):
-        source = row.get("source_id")
-        if source is not None and source not in wanted:
-            wanted.append(source)
+    return list(dict.fromkeys(row["source_id"] for row in read_jsonl(test_jsonl) if row.get("source_id") is not None))
+
+
+def heldout_texts(articles_dir: str | Path, test_jsonl: str | Path, max_articles: int | None = None,
+                  max_chars: int | None = PerplexityConfig.max_chars, *, seed: int | None = None,
+                  char_budget: int | None = None) -> list[tuple[str, str]]:
+    """(title, text) of the test split's source articles, in test-file order or, with `seed`, in a seeded random
+    order; at most `max_articles`, each text cut to `max_chars` characters (None: whole). With `char_budget`, only
+    the shortest prefix of that order whose texts hold that many characters is kept: one pass over the corpus that
+    holds about `char_budget` characters, whatever its size."""
+    from lhama.corpus import iter_articles
+
+    wanted = split_source_ids(test_jsonl)
+    if seed is not None:
+        random.Random(seed).shuffle(wanted)
     if max_articles is not None:
         wanted = wanted[:max_articles]
-    found: dict = {}
-    keys = {str(source) for source in wanted}
+    rank = {str(source): position for position, source in enumerate(wanted)}
+    kept: list[tuple[int, str, str]] = []  # a max-heap on the sample position
+    chars, seen = 0, set()
     for article in iter_articles(articles_dir):
-        if str(article.get("id")) in keys:
-            found[str(article["id"])] = (article.get("title", ""), article.get("text", ""))
-            if len(found) == len(keys):
-                break
-    missing = [source for source in wanted if str(source) not in found]
+        key = str(article.get("id"))
+        if key not in rank or key in seen:
+            continue
+        seen.add(key)
+        text = article.get("text", "")[:max_chars] if max_chars is not None else article.get("text", "")
+        if text.strip():
+            heapq.heappush(kept, (-rank[key], article.get("title", ""), text))
+            chars += len(text)
+            while char_budget is not None and len(kept) > 1 and chars - len(kept[0][2]) >= char_budget:
+                chars -= len(heapq.heappop(kept)[2])
+        if len(seen) == len(rank):
+            break
+    missing = [source for source in wanted if str(source) not in seen]
     if missing:
         log.warning("%d test source article(s) not in %s: %s", len(missing), articles_dir, missing[:5])
-    texts = [found[str(source)] for source in wanted if str(source) in found]
-    if max_chars is not None:
-        texts = [(title, text[:max_chars]) for title, text in texts]
-    return [(title, text) for title, text in texts if text.strip()]
+    return [(title, text) for _, title, text in sorted(kept, reverse=True)]
+
+
+def within_token_budget(pairs: Sequence[tuple[str, str]], tokenizer, max_tokens: int | None) -> list[tuple[str, str]]:
+    """The (title, text) pairs in order until `max_tokens` tokens, the last text cut where the budget ends."""
+    if max_tokens is None:
+        return list(pairs)
+    out, used = [], 0
+    for title, text in pairs:
+        if used >= max_tokens:
+            break
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=tokenizer.is_fast)
+        ids = encoded["input_ids"]
+        if used + len(ids) > max_tokens:
+            keep = max_tokens - used
+            text = (text[:encoded["offset_mapping"][keep - 1][1]] if tokenizer.is_fast
+                    else tokenizer.decode(ids[:keep]))
+            ids = ids[:keep]
+        out.append((title, text))
+        used += len(ids)
+    return out
 
 
 def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jsonl: str | Path, out: str | Path, *,
@@ -133,11 +171,14 @@ def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jso
 
     config = config or PerplexityConfig()
     started = time.perf_counter()
-    pairs = heldout_texts(articles_dir, test_jsonl, max_articles=config.max_articles, max_chars=config.max_chars)
+    char_budget = None if config.max_tokens is None else config.max_tokens * CHARS_PER_TOKEN_BOUND
+    pairs = heldout_texts(articles_dir, test_jsonl, max_articles=config.max_articles, max_chars=config.max_chars,
+                          seed=config.seed, char_budget=char_budget)
     if not pairs:
         raise InputFileError(test_jsonl, f"none of its source articles were found in {articles_dir}")
-    texts = [text for _, text in pairs]
     model, tokenizer = load_model(model_dir, trust_remote_code=trust_remote_code)
+    pairs = within_token_budget(pairs, tokenizer, config.max_tokens)
+    texts = [text for _, text in pairs]
     settings = {"max_length": config.max_length, "stride": config.stride, "batch_size": config.batch_size}
     result: dict = {"base": perplexity(model, tokenizer, texts, **settings), "tuned": None}
     if adapter_dir is not None:
@@ -147,6 +188,9 @@ def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jso
         result["tuned"] = perplexity(tuned, tokenizer, texts, **settings)
     result.update({
         "articles": len(pairs), "titles": [title for title, _ in pairs],
+        "sample": {"population": len(split_source_ids(test_jsonl)), "seed": config.seed,
+                   "max_articles": config.max_articles, "max_tokens": config.max_tokens,
+                   "drawn": "test-split source articles in seeded random order, scored until the token budget"},
         "model": str(model_dir), "adapter": None if adapter_dir is None else str(adapter_dir),
         "config": asdict(config), "seconds": time.perf_counter() - started, "environment": environment(),
     })

@@ -13,8 +13,8 @@ def cmd_perplexity(args: argparse.Namespace) -> None:
     from lhama.config.loading import parse, to_dict
     from lhama.perplexity import heldout_perplexity
 
-    overrides = {key: getattr(args, key) for key in ("max_articles", "max_length", "stride", "batch_size",
-                                                      "max_chars") if getattr(args, key) is not None}
+    overrides = {key: getattr(args, key) for key in ("max_articles", "max_tokens", "seed", "max_length",
+                                                      "stride", "batch_size", "max_chars") if getattr(args, key) is not None}
     config = parse(PerplexityConfig, to_dict(config_section(args.config, "perplexity", PerplexityConfig)) | overrides,
                    "perplexity")
     result = heldout_perplexity(args.model, args.articles, args.test, args.out, adapter_dir=args.adapter,
@@ -34,6 +34,8 @@ def configure(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="JSON to write")
     parser.add_argument("--config", help="workflow config YAML whose `perplexity` section is used")
     parser.add_argument("--max-articles", type=int)
+    parser.add_argument("--max-tokens", type=int, help="token budget over the sampled articles")
+    parser.add_argument("--seed", type=int, help="seed of the article sample")
     parser.add_argument("--max-length", type=int, help="tokens per window")
     parser.add_argument("--stride", type=int)
     parser.add_argument("--batch-size", type=int)

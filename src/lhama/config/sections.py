@@ -306,7 +306,12 @@ class PerplexityConfig:
     """Held-out perplexity and bits per byte of base and tuned model on the test split's articles."""
 
     max_articles: PositiveInt | None = None
-    """Test-split articles scored; null: all of them."""
+    """Test-split articles scored at most; null: no cap (the token budget bounds them)."""
+    max_tokens: PositiveInt | None = 300_000
+    """Token budget: the sampled articles are scored until this many tokens (about WikiText-2's test set), the last
+    one cut where the budget ends; null: every sampled article whole."""
+    seed: int = 0
+    """Seed of the order in which the test split's articles are sampled."""
     max_length: Annotated[int, Field(ge=16)] = 512
     """Tokens per window."""
     stride: PositiveInt = 256

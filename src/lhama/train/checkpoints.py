@@ -33,9 +33,9 @@ def checkpoint_is_complete(folder: str | Path) -> bool:
     state = folder / "trainer_state.json"
     try:
         json.loads(state.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        names = {entry.name for entry in folder.iterdir()}
+    except (OSError, ValueError):  # unreadable, or removed meanwhile (rotated by save_total_limit, cleaned up)
         return False
-    names = {entry.name for entry in folder.iterdir()}
     deepspeed = "latest" in names and any(name.startswith("global_step") for name in names)
     weights = deepspeed or any(name in names for name in (
         "adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "model.safetensors.index.json",
