@@ -409,8 +409,30 @@ def _train_target(model: str = MODEL) -> str:
 
 
 def _checkpoints(work: Path, model: str = MODEL) -> list[int]:
+    """Steps of the complete checkpoints (a SIGTERM'd job is still writing its last one when sacct says TIMEOUT)."""
+    from lhama.train.checkpoints import checkpoint_is_complete
+
     folder = work / f"results/train/{model}/tuned/checkpoints"
-    return sorted(int(path.name.split("-")[1]) for path in folder.glob("checkpoint-*")) if folder.exists() else []
+    return sorted(int(path.name.split("-")[1]) for path in folder.glob("checkpoint-*")
+                  if checkpoint_is_complete(path)) if folder.exists() else []
+
+
+def _stop(process: subprocess.Popen, work: Path) -> None:
+    """A failed test's background snakemake stopped and its jobs cancelled, so that they do not hold the one node
+    while the next test's jobs wait for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+    listed = subprocess.run(["squeue", "--noheader", "--format=%i|%Z"], capture_output=True, text=True,
+                            timeout=30).stdout
+    jobs = [jobid for jobid, _, workdir in (line.partition("|") for line in listed.splitlines())
+            if workdir and Path(workdir).resolve() == work.resolve()]
+    if jobs:
+        subprocess.run(["scancel", *jobs], timeout=30)
 
 
 def _train_jobs(work: Path) -> list[dict]:
@@ -446,27 +468,31 @@ def test_training_survives_its_time_limit_and_a_scancel(cluster, tiny_model_dir,
     TIMEOUT, after SIGTERM: the training saves a checkpoint), the profile's retry resumes; that attempt is cancelled
     with scancel after a new checkpoint; the plugin then waits forever (a known bug of 2.8: sacct's "CANCELLED by
     <uid>"), so it is stopped with Ctrl-C as a user would, and the workflow run again finishes from the checkpoint."""
-    steps = 4000
-    work, args = _train_workdir(tmp_path, tiny_model_dir, args={"max_steps": steps, "save_steps": 200,
+    # about 1.5 s a step in a one-CPU job here: the 1-minute attempt ends near step 40, the retry saves within 25 steps
+    steps = 600
+    work, args = _train_workdir(tmp_path, tiny_model_dir, args={"max_steps": steps, "save_steps": 25,
                                                                 "eval_strategy": "no", "logging_steps": 50})
     start = time.monotonic()
     process = _snakemake(work, _train_target(), *args, "--set-resources", "train:runtime=1 if attempt == 1 else 20",
                          background=True)
-    # 1. the time limit ends the first attempt; the retry starts from the checkpoint it saved
-    _wait_for(lambda: any(row["State"] == "TIMEOUT" for row in _train_jobs(work)), 300, "the first attempt's TIMEOUT",
-              process)
-    after_timeout = max(_checkpoints(work), default=0)
-    assert after_timeout > 0
-    # 2. scancel the retry once it wrote a newer checkpoint
-    jobid = _wait_for(lambda: _running_train_jobs(work), 120, "the retry running", process)[0]
-    _wait_for(lambda: max(_checkpoints(work), default=0) > after_timeout, 300, "a checkpoint of the retry", process)
-    subprocess.run(["scancel", jobid], check=True, timeout=30)
-    _wait_for(lambda: any(row["JobID"] == jobid and row["State"].startswith("CANCELLED") for row in sacct_rows(work)),
-              120, "sacct to show the job cancelled")
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=180)
+    try:
+        # 1. the time limit ends the first attempt (its SIGTERM handler saves a checkpoint within SLURM's KillWait);
+        # the retry starts from that checkpoint
+        _wait_for(lambda: any(row["State"] == "TIMEOUT" for row in _train_jobs(work)), 300,
+                  "the first attempt's TIMEOUT", process)
+        after_timeout = _wait_for(lambda: max(_checkpoints(work), default=0), 120,
+                                  "the checkpoint saved at the time limit", process)
+        # 2. scancel the retry once it wrote a newer checkpoint
+        jobid = _wait_for(lambda: _running_train_jobs(work), 120, "the retry running", process)[0]
+        _wait_for(lambda: max(_checkpoints(work), default=0) > after_timeout, 600, "a checkpoint of the retry",
+                  process)
+        subprocess.run(["scancel", jobid], check=True, timeout=30)
+        _wait_for(lambda: any(row["JobID"] == jobid and row["State"].startswith("CANCELLED")
+                              for row in sacct_rows(work)), 120, "sacct to show the job cancelled")
+    finally:
+        _stop(process, work)
     # 3. run again: it resumes from the newest complete checkpoint and ends with exactly max_steps steps
-    result = _snakemake(work, _train_target(), *args, timeout=900)
+    result = _snakemake(work, _train_target(), *args, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     states = [row["State"].split()[0] for row in _train_jobs(work)]
     assert states[0] == "TIMEOUT" and "CANCELLED" in states and states[-1] == "COMPLETED", states
