@@ -105,14 +105,14 @@ def split_source_ids(test_jsonl: str | Path) -> list:
 
 def heldout_texts(articles_dir: str | Path, test_jsonl: str | Path, max_articles: int | None = None,
                   max_chars: int | None = PerplexityConfig.max_chars, *, seed: int | None = None,
-                  char_budget: int | None = None) -> list[tuple[str, str]]:
+                  char_budget: int | None = None, sources: list | None = None) -> list[tuple[str, str]]:
     """(title, text) of the test split's source articles, in test-file order or, with `seed`, in a seeded random
     order; at most `max_articles`, each text cut to `max_chars` characters (None: whole). With `char_budget`, only
     the shortest prefix of that order whose texts hold that many characters is kept: one pass over the corpus that
-    holds about `char_budget` characters, whatever its size."""
+    holds about `char_budget` characters, whatever its size. `sources`: the split's source ids, if already read."""
     from lhama.corpus import iter_articles
 
-    wanted = split_source_ids(test_jsonl)
+    wanted = list(sources) if sources is not None else split_source_ids(test_jsonl)
     if seed is not None:
         random.Random(seed).shuffle(wanted)
     if max_articles is not None:
@@ -172,8 +172,9 @@ def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jso
     config = config or PerplexityConfig()
     started = time.perf_counter()
     char_budget = None if config.max_tokens is None else config.max_tokens * CHARS_PER_TOKEN_BOUND
+    sources = split_source_ids(test_jsonl)
     pairs = heldout_texts(articles_dir, test_jsonl, max_articles=config.max_articles, max_chars=config.max_chars,
-                          seed=config.seed, char_budget=char_budget)
+                          seed=config.seed, char_budget=char_budget, sources=sources)
     if not pairs:
         raise InputFileError(test_jsonl, f"none of its source articles were found in {articles_dir}")
     model, tokenizer = load_model(model_dir, trust_remote_code=trust_remote_code)
@@ -188,7 +189,7 @@ def heldout_perplexity(model_dir: str | Path, articles_dir: str | Path, test_jso
         result["tuned"] = perplexity(tuned, tokenizer, texts, **settings)
     result.update({
         "articles": len(pairs), "titles": [title for title, _ in pairs],
-        "sample": {"population": len(split_source_ids(test_jsonl)), "seed": config.seed,
+        "sample": {"population": len(sources), "seed": config.seed,
                    "max_articles": config.max_articles, "max_tokens": config.max_tokens,
                    "drawn": "test-split source articles in seeded random order, scored until the token budget"},
         "model": str(model_dir), "adapter": None if adapter_dir is None else str(adapter_dir),

@@ -13,8 +13,8 @@ def cmd_perplexity(args: argparse.Namespace) -> None:
     from lhama.config.loading import parse, to_dict
     from lhama.perplexity import heldout_perplexity
 
-    overrides = {key: getattr(args, key) for key in ("max_articles", "max_tokens", "seed", "max_length",
-                                                      "stride", "batch_size", "max_chars") if getattr(args, key) is not None}
+    keys = ("max_articles", "max_tokens", "seed", "max_length", "stride", "batch_size", "max_chars")
+    overrides = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
     config = parse(PerplexityConfig, to_dict(config_section(args.config, "perplexity", PerplexityConfig)) | overrides,
                    "perplexity")
     result = heldout_perplexity(args.model, args.articles, args.test, args.out, adapter_dir=args.adapter,
