@@ -9,7 +9,7 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 # loggers that report every optional component they miss at INFO
-QUIET = ("faiss.loader",)
+QUIET = ("faiss.loader", "bm25s")
 
 
 def _configure(handler: logging.Handler, level: int) -> None:

@@ -1,11 +1,13 @@
-"""Top-k passages for a question: dense (FAISS through LangChain), optionally fused with BM25 by reciprocal rank
-fusion and re-ranked by MMR; and the retrieval scores of a question set (recall@k and MRR of the gold article)."""
+"""Top-k passages for a question: dense (FAISS through LangChain), optionally fused with BM25 (the index folder's
+bm25s index, memory-mapped) by reciprocal rank fusion and re-ranked by MMR; and the retrieval scores of a question
+set (recall@k and MRR of the gold article)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +31,14 @@ class RetrievedChunk:
 
 
 class Retriever:
-    """Top-k passages: dense (FAISS), optionally fused with BM25 by reciprocal rank fusion, optionally MMR."""
+    """Top-k passages: dense (FAISS), optionally fused with BM25 by reciprocal rank fusion, optionally MMR.
+    `load_bm25` returns the index folder's saved BM25 index (`lhama.rag.index.load_bm25`, given by `load_index`), for
+    hybrid retrieval: called at the first question, so a dense-only retriever never opens it."""
 
-    def __init__(self, store, chunks: list[dict], embedder, config: RetrieverConfig, manifest: dict) -> None:
+    def __init__(self, store, chunks: list[dict], embedder, config: RetrieverConfig, manifest: dict,
+                 load_bm25: Callable[[], Any] | None = None) -> None:
         self.store, self.chunks, self.embedder, self.config, self.manifest = store, chunks, embedder, config, manifest
+        self._load_bm25 = load_bm25
         self._bm25 = None
         self._position = {chunk["chunk_id"]: position for position, chunk in enumerate(chunks)}
 
@@ -47,10 +53,11 @@ class Retriever:
 
     def _sparse(self, question: str, count: int) -> list[tuple[str, float]]:
         if self._bm25 is None:
-            from rank_bm25 import BM25Okapi
-
-            self._bm25 = BM25Okapi([tokens(chunk["text"]) for chunk in self.chunks])
-        scores = self._bm25.get_scores(tokens(question))
+            if self._load_bm25 is None:
+                raise ValueError("hybrid retrieval reads the index folder's BM25 index: build the Retriever with "
+                                 "lhama.rag.index.load_index")
+            self._bm25 = self._load_bm25()
+        scores = bm25_scores(self._bm25, tokens(question))
         count = min(count, len(scores))
         top = np.argpartition(-scores, count - 1)[:count]  # O(n), not a full sort per query
         best = top[np.lexsort((top, -scores[top]))]  # by score, ties by corpus order
@@ -71,6 +78,15 @@ class Retriever:
             results.append(RetrievedChunk(rank, score, metadata["title"], metadata["section"], chunk["text"],
                                           metadata["url"], metadata["article_id"], chunk_id))
         return results
+
+
+def bm25_scores(bm25, terms: list[str]) -> np.ndarray:
+    """Every chunk's BM25 score for the query terms (a repeated term counts again, one the corpus lacks adds
+    nothing), on BM25Okapi's scale: bm25s's Robertson term weight leaves out BM25Okapi's constant factor k1 + 1."""
+    ids = bm25.get_tokens_ids(terms)
+    if not ids:
+        return np.zeros(bm25.scores["num_docs"])
+    return bm25.get_scores_from_ids(ids).astype(np.float64) * (bm25.k1 + 1)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[tuple[str, float]]], rrf_k: int = 60) -> list[tuple[str, float]]:
