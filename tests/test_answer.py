@@ -10,6 +10,7 @@ import pytest
 
 import lhama.answer as answer_module
 from lhama.answer import answer_questions, check_variant, summary_path, write_answers
+from lhama.answer_parts import merge_answers, part_of
 from lhama.cli import main
 from lhama.config.sections import VARIANTS, GenerationConfig, RetrievalSettings
 from lhama.errors import ConfigError, InputFileError, QuestionFileError
@@ -175,3 +176,34 @@ def test_bad_decoding_config_names_the_key(demo_dir, tmp_path, capsys):
                  "base", "--out", str(tmp_path / "out.jsonl"), "--config", str(config)]) == 1
     assert "config key 'generation.max_tokens': unknown key" in capsys.readouterr().err
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_parts_answered_apart_and_merged_are_the_whole_set(demo_dir, tmp_path):
+    questions = question_file(tmp_path)
+    whole = write_answers(demo_dir, questions, tmp_path / "whole.jsonl", variant="base", decoding=GREEDY,
+                          dtype="float32", progress=False)
+    part_files = []
+    for part in range(4):  # 3 questions in 4 parts: blocks of one, the last part empty
+        path = tmp_path / "parts" / f"{part:03d}-of-004.jsonl"
+        write_answers(demo_dir, questions, path, variant="base", decoding=GREEDY, dtype="float32", progress=False,
+                      part=(part, 4))
+        part_files.append(path)
+    assert part_files[3].read_text(encoding="utf-8") == ""
+    merged = merge_answers(part_files, tmp_path / "merged.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "merged.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in (tmp_path / "whole.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == ["q1", "q2", "q3"]
+    assert [row["answer"] for row in rows] == [row["answer"] for row in expected]
+    assert (merged["n"], merged["new_tokens"], merged["model"]) == (3, whole["new_tokens"], whole["model"])
+    assert [part["n"] for part in merged["parts"]] == [1, 1, 1, 0] and merged["batches"] == 3
+    assert merged["tokens_per_second"] == pytest.approx(merged["new_tokens"] / merged["generation_seconds"])
+    assert json.loads(summary_path(tmp_path / "merged.jsonl").read_text(encoding="utf-8")) == merged
+
+
+def test_a_part_is_a_contiguous_block_and_the_parts_cover_the_set():
+    items = list(range(10))
+    blocks = [part_of(items, part, 3) for part in range(3)]
+    assert blocks == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [part_of(items[:2], part, 3) for part in range(3)] == [[0], [1], []]
+    with pytest.raises(ConfigError, match="answer part 3 of 3"):
+        part_of(items, 3, 3)

@@ -227,15 +227,6 @@ def test_cpu_jobs_take_resources_from_config():
     assert (job.gpus, job.mem_mb, job.runtime_min, job.cpus, job.gpu_hours) == (0, 8000, 60, 2, 0.0)
 
 
-def test_plan_command_plans_the_atena_config(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    assert main(["plan", "--config", "config/atena.yaml", "--json"]) == 0
-    jobs = json.loads(capsys.readouterr().out)
-    assert [(job["model"], job["adapter"]) for job in jobs] == [
-        (model, adapter) for model in ("llama2-7b", "llama2-13b", "llama2-70b") for adapter in ("tuned", "raft")]
-    assert jobs[4]["gpus"] == 3 and jobs[4]["estimate"]["fits"]
-
-
 def test_shape_comes_from_the_model_config_where_there_is_one(tmp_path):
     from lhama.plan import PlanInput, config_shape, estimate
 
@@ -249,3 +240,33 @@ def test_shape_comes_from_the_model_config_where_there_is_one(tmp_path):
         estimate(PlanInput(params=3.3e6, method="lora"))
     result = estimate(PlanInput(params=3.3e6, method="lora", **shape))
     assert "hidden 64, 2 layers" in result.notes[0] and "from the model's config" in result.notes[0]
+
+
+def test_attention_heads_and_key_value_heads_come_from_the_config(tmp_path):
+    from lhama.plan import PlanInput, config_shape, model_shape
+
+    (tmp_path / "config.json").write_text(json.dumps({  # Llama-2-70B's config.json
+        "hidden_size": 8192, "num_hidden_layers": 80, "num_attention_heads": 64, "num_key_value_heads": 8,
+        "vocab_size": 32000, "intermediate_size": 28672}))
+    shape = config_shape(tmp_path)
+    assert (shape["num_heads"], shape["num_kv_heads"]) == (64, 8)
+    derived = model_shape(PlanInput(params=69e9, method="lora", **shape))
+    assert (derived.heads, derived.kv_dim, derived.layers) == (64, 1024, 80)
+    assert abs(derived.ffn - 28672) / 28672 < 0.05  # the FFN width the parameter count leaves
+
+
+def test_the_prepared_model_folder_gives_the_shape_first(tmp_path):
+    from lhama.config.loading import model_entries
+    from lhama.workflow import model_config_shape
+
+    config = load_config([], ROOT)
+    name, entry = next(iter(model_entries(config).items()))
+    assert model_config_shape(name, entry, tmp_path) is None  # a GGUF package: no config.json before preparing
+    prepared = tmp_path / "results/models" / name / "base"
+    prepared.mkdir(parents=True)
+    (prepared / "config.json").write_text(json.dumps({
+        "hidden_size": 576, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
+        "vocab_size": 49152, "tie_word_embeddings": True}))
+    assert model_config_shape(name, entry, tmp_path) == {
+        "hidden_size": 576, "num_layers": 30, "vocab_size": 49152, "tied_embeddings": True, "num_heads": 9,
+        "num_kv_heads": 3}

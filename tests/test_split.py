@@ -36,3 +36,32 @@ def test_article_split_has_no_leakage_and_is_deterministic():
 def test_bad_split_requests(examples, kwargs, message):
     with pytest.raises(LhamaError, match=message):
         split_examples(examples, **kwargs)
+
+
+@pytest.mark.parametrize("by", ["pair", "article"])
+def test_the_streamed_split_of_a_file_is_the_in_memory_split(tmp_path, by):
+    import json
+
+    from lhama.config.sections import SplitConfig
+    from lhama.split import write_split
+
+    examples = [dict(example, input=f"Pergunta {n}?", output="é " * (n % 7), answers=[str(n)],
+                     source_title=f"Artigo {example['source_id']}") for n, example in enumerate(EXAMPLES)]
+    source = tmp_path / "examples.jsonl"
+    source.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples), encoding="utf-8")
+    report = write_split(source, tmp_path, SplitConfig(by=by, test_size=0.2, seed=3))
+    train, test, expected = split_examples(examples, by=by, test_size=0.2, seed=3)
+    read = lambda name: [json.loads(line) for line in (tmp_path / name).read_text(encoding="utf-8").splitlines()]  # noqa: E731
+    assert read("train.jsonl") == train and read("test.jsonl") == test and report == expected
+    assert [question["id"] for question in read("test_questions.jsonl")] == [example["id"] for example in test]
+
+
+def test_a_line_without_its_article_is_named(tmp_path):
+    from lhama.errors import InputFileError
+    from lhama.split import write_split
+
+    source = tmp_path / "examples.jsonl"
+    source.write_text('{"id": "a", "source_id": 1}\n{"id": "b"}\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="line 2"):
+        write_split(source, tmp_path)
+    assert not (tmp_path / "train.jsonl").exists()

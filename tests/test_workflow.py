@@ -15,9 +15,12 @@ import pytest
 import yaml
 
 import browser
+from lhama.config.loading import load_config
+from lhama.dag_plan import dag_plan
 from lhama.dump import Page, SiteInfo
 from lhama.dump_writer import write_xml
 from lhama.files import read_tsv
+from lhama.workflow import question_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -165,9 +168,43 @@ def test_cluster_config_plans_sharded_gpu_embedding(workdir):
     small, big = train["model=llama2-7b, adapter=tuned"], train["model=llama2-70b, adapter=tuned"]
     assert small["gpu"] == "1" and small["mpi"] == "False"
     assert (big["gpu"], big["tasks"], big["mpi"]) == ("3", "3", "True") and int(big["runtime"]) >= 240
-    assert len(jobs["answer"]) == 3 * 5 * 3  # models x variants x (paper, heldout, seen)
+    # models x variants x (paper, 1,000 held-out and 1,000 seen questions in two parts of 500 each), then merged
+    assert len(jobs["answer"]) == 3 * 5 * (1 + 2 + 2) and len(jobs["merge_answers"]) == 3 * 5 * 3
+    config = load_config([ROOT / "config/atena.yaml"], ROOT)
+    dag = dag_plan(config, question_sets(config.questions), ROOT)
+    # every GPU job asks SLURM for the time limit its estimate gives, and the dry run prints the GPU-hour total
+    answer_limits = {job["wildcards"]: int(job["resources"]["runtime"]) for job in jobs["answer"]}
+    assert answer_limits["model=llama2-70b, variant=rag, eval_set=heldout, part=001, parts=002"] == dag.job(
+        "answer", "llama2-70b/rag/heldout/001").runtime_min
+    assert int(jobs["judge"][0]["resources"]["runtime"]) == dag.job("judge", "llama2-70b").runtime_min > 24 * 60
+    assert f"lhama plan: {dag.total_gpu_hours:,.1f} GPU-hours estimated" in result.stderr
     assert len(jobs["train"]) == 3 * 2 and len(jobs["judge"]) == 1  # tuned and raft adapters; the 70B judges
     assert "smollm2" not in plan  # dropped by `smollm2: null`
+
+
+def test_a_job_longer_than_the_partition_allows_stops_the_dry_run(workdir):
+    result = snakemake(workdir, "-n", "--configfile", "config/atena.yaml", "--config",
+                       "cluster={'max_runtime_min': 2880}")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert ("config key 'cluster.max_runtime_min': judge job llama2-70b needs about" in output
+            and "more than the partition's 2880 minutes" in output), output[-2000:]
+    assert not (workdir / "results").exists()
+
+
+def test_a_large_question_set_is_answered_in_parts_merged_before_scoring(workdir):
+    result = snakemake(workdir, "-n", "--config", "generation={'shard_questions': 4}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = dry_run_jobs(result.stdout)
+    parts = {job["wildcards"].removeprefix("model=smollm2, variant=base, ") for job in jobs["answer"]
+             if "variant=base," in job["wildcards"]}
+    # the paper's 10 questions in 3 parts; the 37-article sample's test split holds about 29 held-out questions
+    # (the cap is 1,000), the seen set its cap of 20
+    assert {part for part in parts if part.startswith("eval_set=paper")} == {
+        f"eval_set=paper, part={part:03d}, parts=003" for part in range(3)}
+    assert sum(part.startswith("eval_set=heldout") for part in parts) == 8
+    assert sum(part.startswith("eval_set=seen") for part in parts) == 5
+    assert len(jobs["merge_answers"]) == 5 * 3
 
 
 def test_cluster_config_that_cannot_fit_stops_the_dry_run(workdir):
@@ -260,8 +297,14 @@ AFTER_ANSWERS = {"evaluate": None, "results_plot": None, "accounting": None, "re
 SETS = ("paper", "heldout", "seen")
 
 
-def answers(*variants: str) -> set[str]:
-    return {f"model=smollm2, variant={variant}, eval_set={name}" for variant in variants for name in SETS}
+def merged(*variants: str, sets: tuple[str, ...] = SETS) -> set[str]:
+    return {f"model=smollm2, variant={variant}, eval_set={name}" for variant in variants for name in sets}
+
+
+def answers(*variants: str, sets: tuple[str, ...] = SETS) -> dict[str, set[str]]:
+    """The answer jobs of these variants (each set one part in the demo) and the merges after them."""
+    return {"answer": {f"{job}, part=000, parts=001" for job in merged(*variants, sets=sets)},
+            "merge_answers": merged(*variants, sets=sets)}
 
 
 RERUNS = {
@@ -269,21 +312,20 @@ RERUNS = {
     "rag.retriever": (["rag={'retriever': {'k': 3}}"], {
         "retrieval_eval": {f"eval_set={name}" for name in SETS}, "raft_data": None,
         "train": {"model=smollm2, adapter=raft"}, "loss_plot": {"model=smollm2, adapter=raft"},
-        "answer": answers("rag", "tuned_rag", "raft"), "retrieval_plot": None, **AFTER_ANSWERS}),
+        **answers("rag", "tuned_rag", "raft"), "retrieval_plot": None, **AFTER_ANSWERS}),
     "generation": (["generation={'max_new_tokens': 16}"], {
-        "answer": answers("base", "tuned", "rag", "tuned_rag", "raft"), **AFTER_ANSWERS}),
+        **answers("base", "tuned", "rag", "tuned_rag", "raft"), **AFTER_ANSWERS}),
     "evaluate": (["evaluate={'resamples': 1000}"], dict(AFTER_ANSWERS)),
     "evaluate.heldout_questions": (["evaluate={'heldout_questions': 10}"], {
         "heldout_questions": None, "retrieval_eval": {"eval_set=heldout"}, "retrieval_plot": None,
-        "answer": {f"model=smollm2, variant={variant}, eval_set=heldout"
-                   for variant in ("base", "tuned", "rag", "tuned_rag", "raft")}, **AFTER_ANSWERS}),
+        **answers("base", "tuned", "rag", "tuned_rag", "raft", sets=("heldout",)), **AFTER_ANSWERS}),
     # a new output of `all`: scheduled as missing, not as changed params
     "qa.pretraining_text": (["qa={'pretraining_text': True}"], {"pretraining_text": None, "all": None},
                             "Missing output files: results/qa/pretraining.jsonl"),
     "train.args.learning_rate": (["train={'args': {'learning_rate': 1e-4}}"], {
         "train": {"model=smollm2, adapter=tuned", "model=smollm2, adapter=raft"},
         "loss_plot": {"model=smollm2, adapter=tuned", "model=smollm2, adapter=raft"},
-        "perplexity": {"model=smollm2"}, "answer": answers("tuned", "tuned_rag", "raft"), **AFTER_ANSWERS}),
+        "perplexity": {"model=smollm2"}, **answers("tuned", "tuned_rag", "raft"), **AFTER_ANSWERS}),
 }
 
 

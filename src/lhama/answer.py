@@ -26,6 +26,7 @@ from lhama.config.sections import (
     VARIANT_ADAPTER, VARIANT_RETRIEVES, VARIANTS, GenerationConfig, PromptConfig, RetrievalSettings,
 )
 from lhama.errors import ConfigError, InputFileError
+from lhama.answer_parts import part_of, summary_path
 from lhama.files import write_json, write_jsonl
 from lhama.generate import Generation, generate, throughput
 from lhama.prompts import render, use_chat_template, user_message
@@ -198,24 +199,20 @@ def run_summary(rows: Sequence[dict], *, decoding: GenerationConfig, stats: dict
     }
 
 
-def summary_path(out: str | Path) -> Path:
-    """`results/answers/m/v/paper.jsonl` -> `results/answers/m/v/paper.summary.json`."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.summary.json")
-
-
 def write_answers(model_dir: str | Path, questions_path: str | Path, out: str | Path, *, variant: str,
                   decoding: GenerationConfig | None = None, prompt: PromptConfig | None = None,
                   adapter_dir: str | Path | None = None, index_dir: str | Path | None = None,
                   retrieval: RetrievalSettings | None = None, model_name: str | None = None,
                   questions_name: str | None = None, spec=None, chat_template: bool | None = None,
-                  dtype: str = "auto", device: str = "auto", progress: bool = True) -> dict:
+                  dtype: str = "auto", device: str = "auto", progress: bool = True,
+                  part: tuple[int, int] = (0, 1)) -> dict:
     """Answer a question file into `out` (JSONL) and its summary; returns the summary.
 
     questions_name defaults to the file stem (`config/questions/paper.jsonl` -> `paper`). `spec` (a ModelSpec)
-    supplies the model name, chat-template choice and trust_remote_code where the arguments leave them open."""
+    supplies the model name, chat-template choice and trust_remote_code where the arguments leave them open.
+    `part` (index, count) answers only that share of the set (`part_of`); a share may be empty."""
     check_variant(variant, adapter_dir, index_dir)  # before reading anything big
-    questions = load_questions(questions_path)
+    questions = part_of(load_questions(questions_path), *part)
     if spec is not None:
         model_name = model_name or spec.name
         chat_template = spec.chat_template if chat_template is None else chat_template
@@ -226,7 +223,7 @@ def write_answers(model_dir: str | Path, questions_path: str | Path, out: str | 
                             model_name=model_name, chat_template=chat_template,
                             questions_name=questions_name or Path(questions_path).stem, dtype=dtype, device=device,
                             trust_remote_code=getattr(spec, "trust_remote_code", None), progress=progress,
-                            stats=stats)
+                            stats=stats) if questions else []
     summary = run_summary(rows, decoding=decoding, stats=stats, model_dir=model_dir, adapter_dir=adapter_dir,
                           index_dir=index_dir, questions_file=questions_path, retrieval=retrieval)
     write_jsonl(out, rows)

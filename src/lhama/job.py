@@ -48,6 +48,8 @@ class step:
             sys.exit(1)
         if error is None:
             logging.getLogger("lhama").info("rule %s done", self.rule)
+        elif isinstance(error, Exception):  # the traceback goes to the rule's log too, not only to Snakemake's
+            logging.getLogger("lhama").error("rule %s failed", self.rule, exc_info=(kind, error, traceback))
         return False
 
 

@@ -63,6 +63,8 @@ class PlanInput:
     gpu_mem_gb: float = 80.0
     hidden_size: int | None = None
     num_layers: int | None = None
+    num_heads: int | None = None
+    num_kv_heads: int | None = None  # grouped-query attention: fewer key/value heads than query heads
     vocab_size: int = 32000
     tied_embeddings: bool = False
     flash_attention: bool = False  # SDPA/flash attention: no s² attention scores kept for backward
@@ -90,7 +92,7 @@ class PlanInput:
              "lora_fraction", f"must be in (0, 1], not {self.lora_fraction!r}")
         need(isinstance(self.gpu_mem_gb, (int, float)) and self.gpu_mem_gb > 0, "gpu_mem_gb",
              f"must be positive, not {self.gpu_mem_gb!r}")
-        for key in ("hidden_size", "num_layers"):
+        for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads"):
             value = getattr(self, key)
             need(value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1), key,
                  f"must be a positive integer, not {value!r}")
@@ -137,6 +139,9 @@ def model_shape(p: PlanInput) -> Shape:
         h, n = _interpolate(p.params)
         hidden = hidden or h
         layers = layers or n
+    heads = p.num_heads or max(1, hidden // HEAD_DIM)
+    if p.num_kv_heads:
+        kv_dim = hidden * p.num_kv_heads // heads
     kv_dim = kv_dim or hidden
     embeddings = (1 if p.tied_embeddings else 2) * p.vocab_size * hidden
     per_layer = (p.params - embeddings) / layers
@@ -145,7 +150,7 @@ def model_shape(p: PlanInput) -> Shape:
     if ffn <= 0:
         raise ConfigError("hidden_size" if p.hidden_size else "params",
                           f"{p.params:.3g} parameters cannot fill {layers} layers of width {hidden}")
-    return Shape(hidden, layers, ffn, kv_dim, max(1, hidden // HEAD_DIM))
+    return Shape(hidden, layers, ffn, kv_dim, heads)
 
 
 def _interpolate(params: float) -> tuple[int, int]:
@@ -289,12 +294,17 @@ class JobPlan:
         return self.nodes * self.gpus_per_node if self.gpu else 0
 
     @property
+    def shape_source(self) -> str:
+        """Where the planner's model shape came from: the model's config.json or the Llama-2 family's anchors."""
+        return "config.json" if self.plan.hidden_size and self.plan.num_layers else "llama-2"
+
+    @property
     def gpu_hours(self) -> float:
         return self.hours * self.gpus
 
     def to_json(self) -> dict:
         return {"model": self.model, "adapter": self.adapter, "plan": asdict(self.plan), "estimate": self.estimate.to_json(),
-                "gpu": self.gpu, "nodes": self.nodes, "gpus_per_node": self.gpus_per_node, "gpus": self.gpus,
+                "shape": self.shape_source, "gpu": self.gpu, "nodes": self.nodes, "gpus_per_node": self.gpus_per_node, "gpus": self.gpus,
                 "tasks": self.tasks, "cpus": self.cpus, "mem_mb": self.mem_mb, "hours": round(self.hours, 3),
                 "gpu_hours": round(self.gpu_hours, 3), "runtime_min": self.runtime_min}
 
@@ -316,19 +326,29 @@ def _deepspeed_zero(path: str | None, base_dir: str | Path) -> tuple[int, bool, 
 
 
 def config_shape(model_dir: str | Path) -> dict[str, int] | None:
-    """Hidden size, layers and vocabulary from a model folder's `config.json` (the planner's shape, where the
-    model is at hand), or None where the folder has none."""
+    """Hidden size, layers, attention and key/value heads and vocabulary from a model folder's `config.json` (the
+    planner's shape, where the model is at hand), or None where the folder has none."""
     path = Path(model_dir) / "config.json"
     if not path.is_file():
         return None
     values = json.loads(path.read_text(encoding="utf-8"))
     values = values.get("text_config", values)
     try:
-        return {"hidden_size": int(values["hidden_size"]), "num_layers": int(values["num_hidden_layers"]),
-                "vocab_size": int(values["vocab_size"]),
-                "tied_embeddings": bool(values.get("tie_word_embeddings", False))}
+        shape = {"hidden_size": int(values["hidden_size"]), "num_layers": int(values["num_hidden_layers"]),
+                 "vocab_size": int(values["vocab_size"]),
+                 "tied_embeddings": bool(values.get("tie_word_embeddings", False))}
+        if values.get("num_attention_heads"):
+            heads = int(values["num_attention_heads"])
+            shape |= {"num_heads": heads, "num_kv_heads": int(values.get("num_key_value_heads") or heads)}
+        return shape
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def time_limit_min(hours: float, floor_min: int, *, gpu: bool) -> int:
+    """The SLURM time limit of a GPU job estimated at `hours`: 1.5 x the estimate + 15 minutes, at least the rule's
+    configured runtime; on CPU (no estimate) the configured runtime."""
+    return max(floor_min, math.ceil(hours * 60 * 1.5) + 15) if gpu else floor_min
 
 
 def training_plan(model: str, params: float, train: TrainConfig, cluster: ClusterConfig, resources: dict,
@@ -366,8 +386,7 @@ def training_plan(model: str, params: float, train: TrainConfig, cluster: Cluste
     tokens = steps * micro_batch * int(args.get("gradient_accumulation_steps", 1)) * nodes * per_node * seq_len
     flops = (_FLOPS_PER_TOKEN[method] + (2 if checkpointing else 0)) * float(params) * tokens
     hours = flops / (nodes * per_node * cluster.gpu_tflops * 1e12 * cluster.mfu) / 3600 if gpu else 0.0
-    floor_min = int(resources.get("runtime", 60))
-    runtime = max(floor_min, math.ceil(hours * 60 * 1.5) + 15) if gpu else floor_min
+    runtime = time_limit_min(hours, int(resources.get("runtime", 60)), gpu=gpu)
     if gpu:
         cpus = cluster.cpus_per_gpu * per_node
         mem_mb = max(int(resources.get("mem_mb", 0)), cluster.mem_mb_per_gpu * per_node)
@@ -394,11 +413,11 @@ def inference_gpus(params: float, cluster: ClusterConfig) -> int:
 
 def jobs_table(plans: list[JobPlan]) -> str:
     """The dry-run summary: one line per training job with GPUs, GiB per GPU, hours, GPU-hours and fit."""
-    header = ("model", "adapter", "method", "nodes", "gpus", "zero", "seq", "mb", "GiB/gpu", "gpu GiB", "hours", "gpu-h",
-              "fits")
+    header = ("model", "adapter", "method", "shape", "nodes", "gpus", "zero", "seq", "mb", "GiB/gpu", "gpu GiB", "hours",
+              "gpu-h", "fits")
     lines = [header]
     for job in plans:
-        lines.append((job.model, job.adapter, job.plan.method, str(job.nodes), str(job.gpus), str(job.plan.zero_stage),
+        lines.append((job.model, job.adapter, job.plan.method, job.shape_source, str(job.nodes), str(job.gpus), str(job.plan.zero_stage),
                       str(job.plan.seq_len), str(job.plan.micro_batch), f"{job.estimate.total:.1f}",
                       f"{job.plan.gpu_mem_gb:g}" if job.gpu else "cpu", f"{job.hours:.2f}",
                       f"{job.gpu_hours:.2f}", "yes" if job.estimate.fits or not job.gpu else "no"))

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from lhama.config.loading import ModelEntry, check_references, model_entries, parse, rule_resources, to_dict
 from lhama.config.sections import ADAPTERS, VARIANT_ADAPTER, WorkflowConfig
-from lhama.errors import ConfigError
+from lhama.errors import ConfigError, InputFileError
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
 QUESTION_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -106,12 +106,31 @@ def adapters_in_use(config: WorkflowConfig) -> list[str]:
 def workflow_plans(config: WorkflowConfig, base_dir: str | Path = ".") -> list:
     """One `JobPlan` per training job (model x adapter in use); a job that cannot fit raises a ConfigError naming
     the model (so a dry run stops before anything is queued)."""
-    from lhama.plan import config_shape, training_plan
+    from lhama.plan import training_plan
 
     return [training_plan(name, entry.spec.params, entry.adapter_train(adapter), config.cluster,
                           entry.rule_resources("train"), base_dir, adapter=adapter,
-                          shape=config_shape(entry.spec.source) if entry.spec.kind == "local" else None)
+                          shape=model_config_shape(name, entry, base_dir))
             for name, entry in model_entries(config).items() for adapter in adapters_in_use(config)]
+
+
+def model_config_shape(name: str, entry: ModelEntry, base_dir: str | Path = ".") -> dict[str, int] | None:
+    """A model's shape from the first `config.json` at hand: the prepared folder (results/models/NAME/base), a local
+    source folder, or a hub model's snapshot already in the Hugging Face cache (the download_model localrule
+    fetches it on the login node); None where there is none yet (the planner then uses the Llama-2 family's)."""
+    from lhama.plan import config_shape
+
+    folders = [Path(base_dir) / "results/models" / name / "base"]
+    if entry.spec.kind == "local":
+        folders.append(Path(entry.spec.source))
+    elif entry.spec.kind == "hub":
+        from lhama.models import cached_hub_model
+
+        try:
+            folders.append(cached_hub_model(entry.spec.source, revision=entry.spec.revision))
+        except InputFileError:
+            pass
+    return next((shape for shape in map(config_shape, folders) if shape), None)
 
 
 def inference_resources(entry: ModelEntry, rule: str, config: WorkflowConfig) -> dict[str, int]:

@@ -2,27 +2,47 @@ rule answer:
     input:
         unpack(answer_inputs),
     output:
-        answers="results/answers/{model}/{variant}/{eval_set}.jsonl",
-        summary="results/answers/{model}/{variant}/{eval_set}.summary.json",
+        answers="results/answers/{model}/{variant}/{eval_set}/{part}-of-{parts}.jsonl",
+        summary="results/answers/{model}/{variant}/{eval_set}/{part}-of-{parts}.summary.json",
     log:
-        "logs/answer/{model}/{variant}/{eval_set}.log",
+        "logs/answer/{model}/{variant}/{eval_set}/{part}-of-{parts}.log",
     benchmark:
-        "results/benchmarks/answer/{model}/{variant}/{eval_set}.tsv"
+        "results/benchmarks/answer/{model}/{variant}/{eval_set}/{part}-of-{parts}.tsv"
     conda:
         "../../envs/eval.yaml"
     threads: lambda wildcards: MODELS[wildcards.model].rule_resources("answer").get("cpus", 2)
     resources:
         mem_mb=inference_resource("answer", "mem_mb"),
-        runtime=inference_resource("answer", "runtime"),
+        runtime=planned_runtime("answer", answer_part_name),
         gpu=inference_resource("answer", "gpu"),
     params:
-        decoding=to_dict(CONFIG.generation),
+        decoding=CONFIG.generation.decoding(),
         # every variant is asked the way the tuned model was trained (lhama.prompts)
         prompt=to_dict(CONFIG.prompt),
         retrieval=answer_retrieval,
         spec=model_spec,
     script:
         "../scripts/answer.py"
+
+
+localrules:
+    merge_answers,
+
+
+rule merge_answers:
+    input:
+        answer_parts,
+    output:
+        answers="results/answers/{model}/{variant}/{eval_set}.jsonl",
+        summary="results/answers/{model}/{variant}/{eval_set}.summary.json",
+    log:
+        "logs/merge_answers/{model}/{variant}/{eval_set}.log",
+    benchmark:
+        "results/benchmarks/merge_answers/{model}/{variant}/{eval_set}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/merge_answers.py"
 
 
 if CONFIG.evaluate.judge:
@@ -41,7 +61,7 @@ if CONFIG.evaluate.judge:
         threads: MODELS[CONFIG.evaluate.judge].rule_resources("answer").get("cpus", 2)
         resources:
             mem_mb=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["mem_mb"],
-            runtime=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["runtime"],
+            runtime=DAG_PLAN.job("judge", CONFIG.evaluate.judge).runtime_min,
             gpu=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["gpu"],
         params:
             judge=CONFIG.evaluate.judge,

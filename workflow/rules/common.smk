@@ -1,3 +1,6 @@
+import sys
+
+import lhama.dag_plan as dag_plan
 import lhama.workflow as lw
 from lhama.config.loading import to_dict
 from lhama.config.sections import ADAPTERS, VARIANT_ADAPTER, VARIANT_RETRIEVES, RetrievalSettings
@@ -35,6 +38,13 @@ VARIANTS = CONFIG.variants
 # by `lhama plan` from the model's size and training config: a job that cannot fit stops the dry run here.
 ADAPTERS_USED = lw.adapters_in_use(CONFIG)
 TRAIN_PLANS = {(plan.model, plan.adapter): plan for plan in lw.workflow_plans(CONFIG, workflow.basedir)}
+# Every GPU job of the DAG sized by the same planner (`lhama plan --config`): each answer, perplexity, embed and
+# judge job's time limit comes from its estimate, and one longer than cluster.max_runtime_min stops the dry run.
+# A question set larger than generation.shard_questions is answered by several jobs ("{part}-of-{parts}").
+ANSWER_PARTS = dag_plan.answer_parts(CONFIG, QUESTION_SETS, ".")
+DAG_PLAN = dag_plan.dag_plan(CONFIG, QUESTION_SETS, ".")
+if workflow.is_main_process:
+    print(dag_plan.dry_run_line(DAG_PLAN), file=sys.stderr)
 # What retrieving reads of `rag` (the query side): the params of retrieval_eval and of the rag answers.
 RETRIEVAL = to_dict(RetrievalSettings.of(CONFIG.rag))
 
@@ -43,6 +53,8 @@ wildcard_constraints:
     qset="|".join(re.escape(name) for name in QUESTION_SETS),
     eval_set="|".join(re.escape(name) for name in EVAL_SETS),
     shard=r"\d{3}",
+    part=r"\d{3}",
+    parts=r"\d{3}",
     model="|".join(re.escape(name) for name in MODELS),
     variant="|".join(VARIANTS),
     adapter="|".join(ADAPTERS),
@@ -121,6 +133,28 @@ def inference_resource(rule, name):
         return lw.inference_resources(MODELS[wildcards.model], rule, CONFIG).get(name)
 
     return value
+
+
+def planned_runtime(rule, name):
+    """A job's time limit from its estimate in DAG_PLAN; `name` maps the job's wildcards to its plan name."""
+
+    def value(wildcards):
+        return DAG_PLAN.job(rule, name(wildcards)).runtime_min
+
+    return value
+
+
+def answer_part_name(wildcards):
+    return f"{wildcards.model}/{wildcards.variant}/{wildcards.eval_set}/{wildcards.part}"
+
+
+def answer_parts(wildcards):
+    """The answer jobs' files of one question set, in part order."""
+    count = ANSWER_PARTS[wildcards.eval_set]
+    return [
+        f"results/answers/{wildcards.model}/{wildcards.variant}/{wildcards.eval_set}/{part:03d}-of-{count:03d}.jsonl"
+        for part in range(count)
+    ]
 
 
 def answer_inputs(wildcards):

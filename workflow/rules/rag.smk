@@ -55,7 +55,7 @@ rule embed:
         "../../envs/rag.yaml"
     resources:
         mem_mb=rule_resources("embed")["mem_mb"],
-        runtime=rule_resources("embed")["runtime"],
+        runtime=planned_runtime("embed", lambda wildcards: wildcards.shard),
         gpu=rule_resources("embed").get("gpu", 0),
     params:
         embedder=to_dict(CONFIG.rag.embedder.for_passages()),

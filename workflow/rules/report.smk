@@ -76,7 +76,7 @@ rule report:
         eval_sets=list(EVAL_SETS),
         plans=[plan.to_json() for plan in TRAIN_PLANS.values()],
         trainings=[[model, adapter] for model in MODELS for adapter in ADAPTERS_USED],
-        decoding=to_dict(CONFIG.generation),
+        decoding=CONFIG.generation.decoding(),
         evaluate=to_dict(CONFIG.evaluate),
     script:
         "../scripts/report.py"

@@ -69,7 +69,7 @@ rule perplexity:
     threads: lambda wildcards: MODELS[wildcards.model].rule_resources("perplexity").get("cpus", 2)
     resources:
         mem_mb=inference_resource("perplexity", "mem_mb"),
-        runtime=inference_resource("perplexity", "runtime"),
+        runtime=planned_runtime("perplexity", lambda wildcards: wildcards.model),
         gpu=inference_resource("perplexity", "gpu"),
     params:
         perplexity=to_dict(CONFIG.perplexity),

@@ -19,4 +19,5 @@ with step(snakemake):
         questions_name=snakemake.wildcards.eval_set,
         spec=ModelSpec(**params.spec),
         progress=False,
+        part=(int(snakemake.wildcards.part), int(snakemake.wildcards.parts)),
     )

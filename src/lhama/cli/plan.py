@@ -1,4 +1,4 @@
-"""`lhama plan`: GPU memory and time of one fine-tuning job from flags, or of every training job of a config."""
+"""`lhama plan`: GPU memory and time of one fine-tuning job from flags, or of every GPU job of a config's DAG."""
 
 from __future__ import annotations
 
@@ -42,24 +42,30 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
 def _plan_workflow(args: argparse.Namespace) -> None:
     from lhama.config.loading import load_config
-    from lhama.workflow import workflow_plans
+    from lhama.dag_plan import dag_plan, dag_table
+    from lhama.workflow import question_sets, workflow_plans
 
     config = load_config(args.config)
-    plans = workflow_plans(config)
+    plan = dag_plan(config, question_sets(config.questions))
     if args.json:
-        print(json.dumps([job.to_json() for job in plans], ensure_ascii=False))
+        print(json.dumps(plan.to_json(), ensure_ascii=False))
         return
-    print(jobs_table(plans))
-    total = sum(job.gpu_hours for job in plans)
-    print(f"training: {total:.1f} GPU-hours estimated (cluster: {config.cluster.gpu_mem_gb:g} GB GPUs, "
-          f"MFU {config.cluster.mfu}); every job fits")
+    print(jobs_table(workflow_plans(config)))
+    print()
+    print(dag_table(plan))
+    for note in plan.notes:
+        print(f"  - {note}")
+    print(f"cluster: {config.cluster.gpu_mem_gb:g} GB GPUs at {config.cluster.gpu_tflops:g} TFLOP/s (MFU "
+          f"{config.cluster.mfu}), {config.cluster.gpu_bandwidth_gbs:g} GB/s (MBU {config.cluster.mbu}); every job "
+          "fits" + (f" within {config.cluster.max_runtime_min} minutes" if config.cluster.max_runtime_min else ""))
 
 
 def configure(name: str, parser: argparse.ArgumentParser) -> None:
     defaults = PlanInput(params=1.0, method="lora")
     parser.add_argument("--config", action="append", metavar="YAML",
-                        help="plan the workflow's training jobs from config/config.yaml merged with these files "
-                             "(like snakemake --configfile); repeatable")
+                        help="plan every GPU job of the workflow (embed shards, train, perplexity, answer parts, "
+                             "judge) from config/config.yaml merged with these files (like snakemake --configfile); "
+                             "repeatable")
     parser.add_argument("--params", type=_params, help="parameter count, e.g. 70e9 or 13B")
     parser.add_argument("--method", choices=METHODS)
     parser.add_argument("--precision", choices=PRECISIONS, default=defaults.precision)

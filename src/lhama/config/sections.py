@@ -334,6 +334,14 @@ class GenerationConfig:
     batch_size: PositiveInt = 8
     """Questions per generation batch (greedy answers do not depend on it)."""
     seed: int = 42
+    shard_questions: PositiveInt = 500
+    """Questions per answer job at most: a larger question set is answered by several jobs (one SLURM job each,
+    a failed one reruns alone), merged before scoring."""
+
+    def decoding(self) -> dict:
+        """What an answer is generated with (not how the questions are split into jobs: each job's share is its
+        `{part}-of-{parts}` wildcards)."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "shard_questions"}
 
 
 @dataclass(config=SECTION, frozen=True)
@@ -380,6 +388,13 @@ class ClusterConfig:
     """Peak dense bf16 TFLOP/s of one GPU (A100: 312)."""
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.3
     """Assumed model FLOPs utilization for time estimates."""
+    gpu_bandwidth_gbs: PositiveFloat = 2039
+    """Memory bandwidth of one GPU in GB/s (A100 80 GB SXM: 2,039): decoding reads every weight once per step."""
+    mbu: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """Assumed memory-bandwidth utilization of decoding (Hugging Face `generate`), for time estimates."""
+    max_runtime_min: PositiveInt | None = None
+    """The longest time limit the partition allows (minutes); a planned job that needs more stops the dry run,
+    naming it. null: no limit."""
     cpus_per_gpu: PositiveInt = 8
     mem_mb_per_gpu: Annotated[int, Field(ge=1000)] = 160_000
     """Host memory a job gets per GPU."""
