@@ -266,10 +266,15 @@ def cluster(measured):
     return _CLUSTER_STATE
 
 
+# sacct reads jobs since this test session began: the cluster's accounting database outlives a run, and a rerun of
+# the suite on the same machine reuses the same temporary paths (pytest-1/...), so older jobs would match them.
+SESSION_START = time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def sacct_rows(workdir: Path) -> list[dict]:
-    """Every job and step submitted from `workdir` (sacct, all states, last two days)."""
+    """Every job and step submitted from `workdir` in this test session (sacct, all states)."""
     fields = "JobID,JobName,Comment,WorkDir,State,AllocTRES,NTasks"
-    result = subprocess.run(["sacct", "--parsable2", "--noheader", f"--format={fields}", "--starttime", "now-2days",
+    result = subprocess.run(["sacct", "--parsable2", "--noheader", f"--format={fields}", "--starttime", SESSION_START,
                              "--endtime", "now"], capture_output=True, text=True, timeout=60, check=True)
     rows, workdirs = [], {}
     for line in result.stdout.splitlines():
