@@ -77,6 +77,7 @@ def test_the_extraction_manifest_makes_the_corpus_exact(tmp_path):
 def test_every_gpu_job_of_the_atena_dag_is_planned(tmp_path):
     config, files = atena(tmp_path)
     plan = dag_plan(config, files, ROOT)
+    assert plan.answer_parts == answer_parts(config, files, ROOT) == {"paper": 1, HELDOUT: 2, SEEN: 2}
     counts = {rule: count for rule, (count, _) in plan.by_rule().items()}
     assert counts == {"embed": 16, "train": 6, "perplexity": 3, "answer": 3 * 5 * 5, "judge": 1}
     assert all(job.gpus >= 1 and job.hours > 0 for job in plan.jobs)

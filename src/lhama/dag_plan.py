@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lhama.config.loading import ModelEntry, model_entries
@@ -71,13 +71,19 @@ class DagPlan:
     jobs: list[GpuJob]
     notes: list[str]
     gpu: bool = True
+    answer_parts: dict[str, int] = field(default_factory=dict)
+    """eval set -> its answer jobs (what the answer rule's `{part}-of-{parts}` outputs are expanded from)."""
 
     @property
     def total_gpu_hours(self) -> float:
         return sum(job.gpu_hours for job in self.jobs)
 
+    def __post_init__(self) -> None:
+        # every answer job's resources look their job up when the DAG is built: by key, not by a scan per job
+        object.__setattr__(self, "_by_name", {(job.rule, job.name): job for job in self.jobs})
+
     def job(self, rule: str, name: str) -> GpuJob:
-        return next(job for job in self.jobs if job.rule == rule and job.name == name)
+        return self._by_name[rule, name]
 
     def to_json(self) -> dict:
         return {"jobs": [job.to_json() for job in self.jobs], "total_gpu_hours": round(self.total_gpu_hours, 3),
@@ -330,7 +336,8 @@ def dag_plan(config: WorkflowConfig, question_files: dict[str, str], base_dir: s
     if not config.cluster.gpu:
         notes.append("cluster.gpu is false: training, perplexity and answers run on CPU, their time limits are the "
                      "configured resources")
-    return DagPlan(jobs, notes, config.cluster.gpu)
+    parts_by_set = {name: parts(bound, config.generation.shard_questions) for name, bound in bounds.items()}
+    return DagPlan(jobs, notes, config.cluster.gpu, parts_by_set)
 
 
 def dag_table(plan: DagPlan) -> str:

@@ -41,8 +41,8 @@ TRAIN_PLANS = {(plan.model, plan.adapter): plan for plan in lw.workflow_plans(CO
 # Every GPU job of the DAG sized by the same planner (`lhama plan --config`): each answer, perplexity, embed and
 # judge job's time limit comes from its estimate, and one longer than cluster.max_runtime_min stops the dry run.
 # A question set larger than generation.shard_questions is answered by several jobs ("{part}-of-{parts}").
-ANSWER_PARTS = dag_plan.answer_parts(CONFIG, QUESTION_SETS, ".")
 DAG_PLAN = dag_plan.dag_plan(CONFIG, QUESTION_SETS, ".")
+ANSWER_PARTS = DAG_PLAN.answer_parts
 if workflow.is_main_process:
     print(dag_plan.dry_run_line(DAG_PLAN), file=sys.stderr)
 # What retrieving reads of `rag` (the query side): the params of retrieval_eval and of the rag answers.
