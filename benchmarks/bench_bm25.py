@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,25 @@ def top_k(scores: np.ndarray, count: int) -> list[int]:
     return top[np.lexsort((top, -scores[top]))].tolist()
 
 
+def timed_queries(score, queries: list[str]) -> dict:
+    """Each query's top-k and their scores (scoring and ranking every chunk, as the retriever does), and its own
+    seconds."""
+    tops, scores, times = [], [], []
+    for query in queries:
+        started = time.perf_counter()
+        values = score(query)
+        top = top_k(values, TOP)
+        times.append(time.perf_counter() - started)
+        tops.append(top)
+        scores.append([float(values[i]) for i in top])
+    return {"tops": tops, "scores": scores, **latency(times)}
+
+
+def latency(times: list[float]) -> dict:
+    p50, p95 = np.percentile(times, [50, 95])
+    return {"query_s": float(sum(times)), "p50_ms": float(p50 * 1e3), "p95_ms": float(p95 * 1e3)}
+
+
 def run_rank_bm25(args: argparse.Namespace) -> dict:
     if args.rank_bm25:
         sys.path.insert(0, str(args.rank_bm25))
@@ -99,11 +119,8 @@ def run_rank_bm25(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     bm25 = BM25Okapi([tokens(text) for text in texts])
     build = time.perf_counter() - started
-    started = time.perf_counter()
-    tops = [top_k(bm25.get_scores(tokens(query)), TOP) for query in queries]
-    query = time.perf_counter() - started
-    return {"build_s": build, "query_s": query, "peak_rss_mb": peak_rss_mb() - before, "tops": tops,
-            "source": rank_bm25.__file__}
+    ranked = timed_queries(lambda query: bm25.get_scores(tokens(query)), queries)
+    return {"build_s": build, **ranked, "peak_rss_mb": peak_rss_mb() - before, "source": rank_bm25.__file__}
 
 
 def run_bm25s_build(args: argparse.Namespace) -> dict:
@@ -128,25 +145,24 @@ def run_bm25s_query(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     bm25 = load_bm25(args.folder, args.chunks)
     load = time.perf_counter() - started
-    started = time.perf_counter()
-    tops = [top_k(bm25_scores(bm25, tokens(query)), TOP) for query in queries]
-    query = time.perf_counter() - started
-    return {"load_s": load, "query_s": query, "peak_rss_mb": peak_rss_mb() - before, "tops": tops}
+    ranked = timed_queries(lambda query: bm25_scores(bm25, tokens(query)), queries)
+    return {"load_s": load, **ranked, "peak_rss_mb": peak_rss_mb() - before}
 
 
 MEASUREMENTS = {"rank-bm25": run_rank_bm25, "bm25s-build": run_bm25s_build, "bm25s-query": run_bm25s_query}
 
 
-def measure(name: str, args: argparse.Namespace, folder: Path) -> dict:
+def measure(name: str, args: argparse.Namespace, folder: Path, chunks: int) -> dict:
     """One measurement in a fresh interpreter (its own peak RSS)."""
-    command = [sys.executable, __file__, "--measure", name, "--chunks", str(args.chunks), "--queries",
+    command = [sys.executable, __file__, "--measure", name, "--chunks", str(chunks), "--queries",
                str(args.queries), "--seed", str(args.seed), "--folder", str(folder)]
     if args.rank_bm25:
         command += ["--rank-bm25", str(args.rank_bm25)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1", "DISABLE_TQDM": "1"}
+    print(f"{name} over {chunks:,} chunks ...", file=sys.stderr, flush=True)
     run = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if run.returncode:
-        raise SystemExit(f"{name} failed:\n{run.stderr[-3000:]}")
+        raise SystemExit(f"{name} ({chunks:,} chunks) failed:\n{run.stderr[-3000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -162,27 +178,52 @@ def baseline_available(args: argparse.Namespace) -> bool:
     return True
 
 
+def ranking_agreement(old: dict, new: dict) -> tuple[int, int, int]:
+    """(queries with the same top-k, of the others those that differ only at near-ties, those that differ beyond).
+
+    A near-tie: where the two lists first differ, the two chunks' scores agree to 1e-5 relative (bm25s scores in
+    float32, rank-bm25 in float64, so chunks a rounding apart swap places)."""
+    same = ties = beyond = 0
+    for old_top, new_top, old_scores, new_scores in zip(old["tops"], new["tops"], old["scores"], new["scores"]):
+        if old_top == new_top:
+            same += 1
+            continue
+        first = next(i for i, (a, b) in enumerate(zip(old_top, new_top)) if a != b)
+        if abs(old_scores[first] - new_scores[first]) <= 1e-5 * max(abs(old_scores[first]), 1e-9):
+            ties += 1
+        else:
+            beyond += 1
+    return same, ties, beyond
+
+
+def row(label: str, result: dict) -> str:
+    cell = lambda key, width, digits: f"{result[key]:{width}.{digits}f}" if key in result else f"{'-':>{width}s}"  # noqa: E731
+    return (f"  {label:44s} {cell('build_s', 9, 2)} {cell('load_s', 8, 3)} {cell('query_s', 10, 3)} "
+            f"{cell('p50_ms', 8, 1)} {cell('p95_ms', 8, 1)} {result['peak_rss_mb']:12.1f}")
+
+
 def report(results: dict, args: argparse.Namespace, elapsed: float) -> None:
-    built, queried, old = results["bm25s-build"], results["bm25s-query"], results.get("rank-bm25")
-    print(f"BM25 over {args.chunks:,} synthetic chunks, {args.queries} queries (top-{TOP}), seed {args.seed}:")
-    print(f"  {'':34s} {'build s':>9s} {'load s':>8s} {'queries s':>10s} {'peak RSS MB':>12s}")
+    print(f"BM25 on synthetic chunks, {args.queries} queries (top-{TOP}), seed {args.seed}:")
+    print(f"  {'':44s} {'build s':>9s} {'load s':>8s} {'queries s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} "
+          f"{'peak RSS MB':>12s}")
+    for chunks in sorted({args.chunks, args.baseline_chunks}):
+        if ("rank-bm25", chunks) in results:
+            print(row(f"rank-bm25 BM25Okapi, {chunks:,} (in memory)", results["rank-bm25", chunks]))
+        print(row(f"bm25s build + save, {chunks:,} (index job)", results["bm25s-build", chunks]))
+        print(row(f"bm25s mmap load + queries, {chunks:,}", results["bm25s-query", chunks]))
+        print(f"  {'':44s} bm25s index on disk: {results['bm25s-build', chunks]['disk_mb']:.1f} MB")
+    old = results.get(("rank-bm25", args.baseline_chunks))
     if old:
-        print(f"  {'rank-bm25 BM25Okapi (in memory)':34s} {old['build_s']:9.2f} {'-':>8s} {old['query_s']:10.3f} "
-              f"{old['peak_rss_mb']:12.1f}")
-    print(f"  {'bm25s build + save (index job)':34s} {built['build_s']:9.2f} {'-':>8s} {'-':>10s} "
-          f"{built['peak_rss_mb']:12.1f}")
-    print(f"  {'bm25s mmap load + queries':34s} {'-':>9s} {queried['load_s']:8.3f} {queried['query_s']:10.3f} "
-          f"{queried['peak_rss_mb']:12.1f}")
-    print(f"  bm25s index on disk: {built['disk_mb']:.1f} MB")
-    if old:
-        same = sum(a == b for a, b in zip(old["tops"], queried["tops"]))
-        print(f"Ratios (rank-bm25 from {old['source']} / bm25s):")
+        built, queried = results["bm25s-build", args.baseline_chunks], results["bm25s-query", args.baseline_chunks]
+        same, ties, beyond = ranking_agreement(old, queried)
+        print(f"Ratios at {args.baseline_chunks:,} chunks (rank-bm25 from {old['source']} / bm25s):")
         print(f"  build time {old['build_s'] / built['build_s']:.1f}x, build peak RSS "
               f"{old['peak_rss_mb'] / max(built['peak_rss_mb'], 1e-9):.1f}x")
-        print(f"  query time {old['query_s'] / queried['query_s']:.1f}x; a hybrid job before its first answer "
-              f"(build vs load) {old['build_s'] / queried['load_s']:.0f}x; its peak RSS "
-              f"{old['peak_rss_mb'] / max(queried['peak_rss_mb'], 1e-9):.1f}x")
-        print(f"  same top-{TOP} on {same} of {args.queries} queries")
+        print(f"  query time {old['query_s'] / queried['query_s']:.1f}x (p50 {old['p50_ms'] / queried['p50_ms']:.0f}x); "
+              f"a hybrid job before its first answer (build vs load) {old['build_s'] / queried['load_s']:.0f}x; "
+              f"its peak RSS {old['peak_rss_mb'] / max(queried['peak_rss_mb'], 1e-9):.1f}x")
+        print(f"  same top-{TOP} on {same} of {args.queries} queries; {ties} differ only where two chunks score "
+              f"within 1e-5 (float32 against float64), {beyond} beyond that")
     else:
         print("rank-bm25 baseline skipped (pass --rank-bm25 WHEEL; see the module docstring)")
     print(f"(benchmark took {elapsed:.0f} s)")
@@ -191,6 +232,8 @@ def report(results: dict, args: argparse.Namespace, elapsed: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=200_000)
+    parser.add_argument("--baseline-chunks", type=int, help="rank-bm25's size (default --chunks); bm25s runs at "
+                                                            "both sizes, and rankings compare at this one")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rank-bm25", type=Path, help="rank-bm25 wheel (or folder) to put on sys.path")
@@ -200,17 +243,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(MEASUREMENTS[args.measure](args)))
         return 0
+    args.baseline_chunks = args.baseline_chunks or args.chunks
     started = time.perf_counter()
     results = {}
+    baseline = baseline_available(args)
     with tempfile.TemporaryDirectory(prefix="bench_bm25-") as scratch:
-        folder = Path(scratch) / "bm25"
-        names = ["bm25s-build", "bm25s-query"] + (["rank-bm25"] if baseline_available(args) else [])
-        for name in names:
-            results[name] = measure(name, args, folder)
+        for chunks in sorted({args.chunks, args.baseline_chunks}, reverse=True):
+            folder = Path(scratch) / f"bm25-{chunks}"
+            for name in ("bm25s-build", "bm25s-query"):
+                results[name, chunks] = measure(name, args, folder, chunks)
+            shutil.rmtree(folder)
+        if baseline:
+            results["rank-bm25", args.baseline_chunks] = measure("rank-bm25", args, Path(scratch),
+                                                                  args.baseline_chunks)
     report(results, args, time.perf_counter() - started)
     OUT.mkdir(parents=True, exist_ok=True)
-    summary = {name: {key: value for key, value in result.items() if key != "tops"} for name, result in results.items()}
-    (OUT / "bench_bm25.json").write_text(json.dumps({"chunks": args.chunks, "queries": args.queries, "seed": args.seed,
+    summary = [{"measure": name, "chunks": chunks, **{key: value for key, value in result.items()
+                                                     if key not in ("tops", "scores")}}
+               for (name, chunks), result in results.items()]
+    (OUT / "bench_bm25.json").write_text(json.dumps({"chunks": args.chunks, "baseline_chunks": args.baseline_chunks,
+                                                     "queries": args.queries, "seed": args.seed,
                                                      "results": summary}, indent=2))
     return 0
 

@@ -79,7 +79,8 @@ def test_every_gpu_job_of_the_atena_dag_is_planned(tmp_path):
     plan = dag_plan(config, files, ROOT)
     assert plan.answer_parts == answer_parts(config, files, ROOT) == {"paper": 1, HELDOUT: 2, SEEN: 2}
     counts = {rule: count for rule, (count, _) in plan.by_rule().items()}
-    assert counts == {"embed": 16, "train": 6, "perplexity": 3, "answer": 3 * 5 * 5, "judge": 1}
+    assert counts == {"embed": 16, "train": 6, "perplexity": 3, "answer": 3 * 5 * 5,
+                      "judge": 3 * 5 * 3}
     assert all(job.gpus >= 1 and job.hours > 0 for job in plan.jobs)
     big = plan.job("answer", "llama2-70b/rag/heldout/000")
     small = plan.job("answer", "llama2-7b/rag/heldout/000")
@@ -136,3 +137,13 @@ def test_plan_command_prints_every_job_as_json(capsys, monkeypatch):
     assert main(["plan", "--config", "config/atena.yaml"]) == 0
     table = capsys.readouterr().out
     assert "judge  llama2-70b" in table and "GPU-hours estimated" in table
+
+
+def test_the_judge_is_one_job_per_answer_file(tmp_path):
+    plan = dag_plan(*atena(tmp_path), ROOT)
+    judges = [job for job in plan.jobs if job.rule == "judge"]
+    assert {job.model for job in judges} == {"llama2-70b"} and len(judges) == 3 * 5 * 3
+    base, rag = plan.job("judge", "llama2-7b/base/heldout"), plan.job("judge", "llama2-7b/rag/heldout")
+    assert rag.hours > 2 * base.hours  # answers given with passages: a second question, carrying the passages
+    assert plan.job("judge", "llama2-7b/base/paper").hours == pytest.approx(base.hours * 10 / 1000)
+    assert max(job.runtime_min for job in judges) < 6 * 60

@@ -75,7 +75,7 @@ def test_the_demo_model_judges_and_the_metrics_report_it(smollm2_dir, tmp_path):
     # a forced choice: every question gets a verdict, its sign the margin's
     assert all(j[kind] is (j["margins"][kind] > 0) for j in judged.values() for kind in j["margins"])
     assert judged["q1"]["supported"] is None and judged["q3"]["supported"] in (True, False)
-    evaluate_files([answers], tmp_path / "m.tsv", tmp_path / "s.jsonl", tmp_path / "c.tsv", judgements=out,
+    evaluate_files([answers], tmp_path / "m.tsv", tmp_path / "s.jsonl", tmp_path / "c.tsv", judgements=[out],
                    resamples=100)
     metrics = {r["variant"]: r for r in read_tsv(tmp_path / "m.tsv")}
     verdicts = [judged["q1"]["correct"], judged["q2"]["correct"]]

@@ -99,7 +99,7 @@ def test_a_judge_is_its_own_job_and_must_be_a_model(workdir):
     result = snakemake(workdir, "-n", "--config", "evaluate={'judge': 'smollm2'}")
     assert result.returncode == 0, result.stderr[-2000:]
     jobs = dry_run_jobs(result.stdout)
-    assert len(jobs["judge"]) == 1 and "evaluate" in jobs
+    assert len(jobs["judge"]) == 5 * 3 and "evaluate" in jobs  # one per answer file: variants x question sets
     result = snakemake(workdir, "-n", "--config", "evaluate={'judge': 'gpt-9'}")
     assert result.returncode != 0
     assert "config key 'evaluate.judge': 'gpt-9' is not a model of the registry (smollm2)" in result.stdout + result.stderr
@@ -176,19 +176,22 @@ def test_cluster_config_plans_sharded_gpu_embedding(workdir):
     answer_limits = {job["wildcards"]: int(job["resources"]["runtime"]) for job in jobs["answer"]}
     assert answer_limits["model=llama2-70b, variant=rag, eval_set=heldout, part=001, parts=002"] == dag.job(
         "answer", "llama2-70b/rag/heldout/001").runtime_min
-    assert int(jobs["judge"][0]["resources"]["runtime"]) == dag.job("judge", "llama2-70b").runtime_min > 24 * 60
+    # the 70B judges each answer file in its own job, none near a day
+    judge_limits = {job["wildcards"]: int(job["resources"]["runtime"]) for job in jobs["judge"]}
+    assert judge_limits["model=llama2-7b, variant=tuned_rag, eval_set=heldout"] == dag.job(
+        "judge", "llama2-7b/tuned_rag/heldout").runtime_min < 6 * 60
     assert f"lhama plan: {dag.total_gpu_hours:,.1f} GPU-hours estimated" in result.stderr
-    assert len(jobs["train"]) == 3 * 2 and len(jobs["judge"]) == 1  # tuned and raft adapters; the 70B judges
+    assert len(jobs["train"]) == 3 * 2 and len(jobs["judge"]) == 3 * 5 * 3  # tuned and raft adapters
     assert "smollm2" not in plan  # dropped by `smollm2: null`
 
 
 def test_a_job_longer_than_the_partition_allows_stops_the_dry_run(workdir):
     result = snakemake(workdir, "-n", "--configfile", "config/atena.yaml", "--config",
-                       "cluster={'max_runtime_min': 2880}")
+                       "cluster={'max_runtime_min': 600}")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert ("config key 'cluster.max_runtime_min': judge job llama2-70b needs about" in output
-            and "more than the partition's 2880 minutes" in output), output[-2000:]
+    assert ("config key 'cluster.max_runtime_min': train job llama2-70b/raft needs about" in output
+            and "more than the partition's 600 minutes" in output), output[-2000:]
     assert not (workdir / "results").exists()
 
 

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 SKIP_REASONS = ("namespace", "not_wikitext", "redirect", "disambiguation", "too_short")
 MANIFEST = "manifest.json"
+# Ranges in flight per worker: results come back in order, so one slow range stalls the pool once the window behind
+# it is done; each result waits on disk (a spill file), so a wide window costs no memory.
+IN_FLIGHT_PER_WORKER = 8
 SHARD_PATTERN = "articles-{:05d}.jsonl"
 MAX_DROPPED_TEMPLATES_LISTED = 1000
 
@@ -248,7 +251,8 @@ class _BackgroundDigest(threading.Thread):
 
 def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int,
                      on_started: Callable[[], None], spill_dir: Path) -> Iterator[BatchResult]:
-    """Run tasks in a process pool, at most 2x workers in flight, yielding results in submission order.
+    """Run tasks in a process pool, at most IN_FLIGHT_PER_WORKER x workers in flight, yielding results in
+    submission order.
 
     Workers are forked (a Snakemake `script:` has no `__main__` guard, so spawn/forkserver cannot re-import it);
     `on_started` runs once every worker exists, so threads it starts are never forked.
@@ -267,7 +271,7 @@ def _ordered_results(tasks: Iterator[tuple[Callable, tuple]], workers: int,
             if not started:  # with fork, the first submit launches every worker
                 on_started()
                 started = True
-            if len(pending) >= 2 * workers:
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         if not started:
             on_started()

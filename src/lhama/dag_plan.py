@@ -303,21 +303,24 @@ def answer_jobs(config: WorkflowConfig, entries: dict[str, ModelEntry], bounds: 
 
 
 def judge_jobs(config: WorkflowConfig, entries: dict[str, ModelEntry], bounds: dict[str, int]) -> list[GpuJob]:
-    """One forward pass per choice ("Sim", "Não") per question asked of each answer: is it correct, and, for the
-    variants that answered with passages, do the passages support it."""
+    """One job per answer file (answering model, variant, question set). Each asks one forward pass per choice
+    ("Sim", "Não") per question asked of each answer: is it correct, and, for the variants that answered with
+    passages, do the passages support it."""
     judge = config.evaluate.judge
     if not judge:
         return []
-    entry = entries[judge]
-    tokens = 0.0
-    for variant in config.variants:
-        answers = len(entries) * sum(bounds.values())
-        passages = prompt_tokens(config, variant) - PROMPT_TOKENS
-        asked = JUDGE_PROMPT_TOKENS + config.generation.max_new_tokens
-        tokens += answers * 2 * (asked + (asked + passages if VARIANT_RETRIEVES[variant] else 0))
-    gpus, mem_mb, floor = _inference(entry, "answer", config)
-    hours = flops_hours(2 * entry.spec.params * tokens, config.cluster)
-    return [_job("judge", judge, judge, gpus, mem_mb, hours, floor, config.cluster)]
+    gpus, mem_mb, floor = _inference(entries[judge], "answer", config)
+    params = entries[judge].spec.params
+    asked = JUDGE_PROMPT_TOKENS + config.generation.max_new_tokens
+    jobs = []
+    for name in entries:
+        for variant in config.variants:
+            passages = prompt_tokens(config, variant) - PROMPT_TOKENS
+            per_answer = 2 * (asked + (asked + passages if VARIANT_RETRIEVES[variant] else 0))
+            jobs.extend(_job("judge", judge, f"{name}/{variant}/{eval_set}", gpus, mem_mb,
+                             flops_hours(2 * params * bound * per_answer, config.cluster), floor, config.cluster)
+                        for eval_set, bound in bounds.items())
+    return jobs
 
 
 def dag_plan(config: WorkflowConfig, question_files: dict[str, str], base_dir: str | Path = ".") -> DagPlan:

@@ -90,9 +90,10 @@ def judge_metrics(rows: Sequence[Mapping], indices) -> dict:
             "judge_unclear": sum(1 for row in judged if row["judge_correct"] is None)}
 
 
-def read_judgements(path: str | Path) -> dict[tuple, dict]:
-    """The judge job's verdicts by (model, variant, question set, id)."""
-    return {(row["model"], row["variant"], row["questions"], row["id"]): row for _, row in numbered_records(path)}
+def read_judgements(paths: Sequence[str | Path]) -> dict[tuple, dict]:
+    """The judge jobs' verdicts (one file per answer file) by (model, variant, question set, id)."""
+    return {(row["model"], row["variant"], row["questions"], row["id"]): row
+            for path in paths for _, row in numbered_records(path)}
 
 
 def group_key(row: Mapping) -> tuple[str, str, str]:
@@ -224,12 +225,13 @@ def _read_json_mapping(path: str | Path, what: str) -> dict:
 
 def evaluate_files(answer_paths: Sequence[str | Path], metrics_path: str | Path, scores_path: str | Path,
                    comparisons_path: str | Path, *, retrieval: Mapping[str, str | Path] | None = None,
-                   perplexity: Mapping[str, str | Path] | None = None, judgements: str | Path | None = None,
+                   perplexity: Mapping[str, str | Path] | None = None,
+                   judgements: Sequence[str | Path] = (),
                    resamples: int = 2000, seed: int = 42) -> dict:
     """Score answer files and write metrics.tsv, scores.jsonl and comparisons.tsv (each atomically).
 
     retrieval: question-set name -> retrieval JSON; perplexity: model name -> perplexity JSON (missing files of
-    either are errors; sets or models without an entry get empty cells); judgements: the judge job's JSONL."""
+    either are errors; sets or models without an entry get empty cells); judgements: the judge jobs' JSONL files."""
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
         raise ConfigError("resamples", f"expected an integer of at least 100, got {resamples!r}")
     if not answer_paths:

@@ -51,17 +51,17 @@ if CONFIG.evaluate.judge:
         input:
             unpack(judge_inputs),
         output:
-            "results/evaluation/judgements.jsonl",
+            "results/evaluation/judgements/{model}/{variant}/{eval_set}.jsonl",
         log:
-            "logs/judge.log",
+            "logs/judge/{model}/{variant}/{eval_set}.log",
         benchmark:
-            "results/benchmarks/judge.tsv"
+            "results/benchmarks/judge/{model}/{variant}/{eval_set}.tsv"
         conda:
             "../../envs/eval.yaml"
         threads: MODELS[CONFIG.evaluate.judge].rule_resources("answer").get("cpus", 2)
         resources:
             mem_mb=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["mem_mb"],
-            runtime=DAG_PLAN.job("judge", CONFIG.evaluate.judge).runtime_min,
+            runtime=planned_runtime("judge", answer_set_name),
             gpu=lw.inference_resources(MODELS[CONFIG.evaluate.judge], "answer", CONFIG)["gpu"],
         params:
             judge=CONFIG.evaluate.judge,

@@ -175,15 +175,31 @@ def answer_retrieval(wildcards):
 
 
 def judge_inputs(wildcards):
-    """The judge's model folder, every answer file and, when some variant answered with passages, the index."""
-    inputs = {"model": f"results/models/{CONFIG.evaluate.judge}/base", "answers": all_answers()}
-    if any(VARIANT_RETRIEVES[variant] for variant in VARIANTS):
+    """The judge's model folder, the answer file it judges and, when that variant answered with passages, the
+    index (whose passages it checks the answer against)."""
+    inputs = {
+        "model": f"results/models/{CONFIG.evaluate.judge}/base",
+        "answers": "results/answers/{model}/{variant}/{eval_set}.jsonl",
+    }
+    if VARIANT_RETRIEVES[wildcards.variant]:
         inputs["index"] = "results/rag/index"
     return inputs
 
 
+def answer_set_name(wildcards):
+    return f"{wildcards.model}/{wildcards.variant}/{wildcards.eval_set}"
+
+
 def judgements():
-    return ["results/evaluation/judgements.jsonl"] if CONFIG.evaluate.judge else []
+    """One judge job per answer file: a change reruns only the judgements of the answers it changed."""
+    if not CONFIG.evaluate.judge:
+        return []
+    return expand(
+        "results/evaluation/judgements/{model}/{variant}/{eval_set}.jsonl",
+        model=MODELS,
+        variant=VARIANTS,
+        eval_set=EVAL_SETS,
+    )
 
 
 def all_answers():

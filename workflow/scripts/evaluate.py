@@ -11,7 +11,7 @@ with step(snakemake):
         snakemake.output.comparisons,
         retrieval=dict(zip(snakemake.params.eval_sets, snakemake.input.retrieval)),
         perplexity=dict(zip(snakemake.params.models, snakemake.input.perplexity)),
-        judgements=snakemake.input.judgements[0] if snakemake.input.judgements else None,
+        judgements=list(snakemake.input.judgements),
         resamples=config.resamples,
         seed=config.seed,
     )
