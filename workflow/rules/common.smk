@@ -145,7 +145,7 @@ def planned_runtime(rule, name):
 
 
 def answer_part_name(wildcards):
-    return f"{wildcards.model}/{wildcards.variant}/{wildcards.eval_set}/{wildcards.part}"
+    return f"{answer_set_name(wildcards)}/{wildcards.part}"
 
 
 def answer_parts(wildcards):
