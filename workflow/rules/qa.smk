@@ -10,8 +10,8 @@ rule qa:
     conda:
         "../../envs/data.yaml"
     resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
+        mem_mb=planned_cpu("qa", "mem_mb"),
+        runtime=planned_cpu("qa", "runtime"),
     params:
         # what the examples are built from: the qa section (pretraining_text is the next rule's) and the prompt
         qa={k: v for k, v in to_dict(CONFIG.qa).items() if k != "pretraining_text"},
@@ -53,8 +53,8 @@ rule split:
     conda:
         "../../envs/data.yaml"
     resources:
-        mem_mb=rule_resources("default")["mem_mb"],
-        runtime=rule_resources("default")["runtime"],
+        mem_mb=planned_cpu("split", "mem_mb"),
+        runtime=planned_cpu("split", "runtime"),
     params:
         split=to_dict(CONFIG.split),
     script:

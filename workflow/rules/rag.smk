@@ -31,8 +31,8 @@ rule chunk:
     conda:
         "../../envs/rag.yaml"
     resources:
-        mem_mb=rule_resources("chunk")["mem_mb"],
-        runtime=rule_resources("chunk")["runtime"],
+        mem_mb=planned_cpu("chunk", "mem_mb", lambda wildcards: wildcards.shard),
+        runtime=planned_cpu("chunk", "runtime", lambda wildcards: wildcards.shard),
     params:
         embedder=CONFIG.rag.embedder.model,  # its tokenizer measures the chunks
         chunker=to_dict(CONFIG.rag.chunker),
@@ -77,8 +77,8 @@ rule index:
     conda:
         "../../envs/rag.yaml"
     resources:
-        mem_mb=rule_resources("index")["mem_mb"],
-        runtime=rule_resources("index")["runtime"],
+        mem_mb=planned_cpu("index", "mem_mb"),
+        runtime=planned_cpu("index", "runtime"),
     params:
         embedder=CONFIG.rag.embedder.identity(),
         chunker=to_dict(CONFIG.rag.chunker),
