@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lhama.config.sections import WorkflowConfig
-from lhama.errors import ConfigError
+from lhama.plan import time_limit_min, within_partition
 
 RATES_PATH = Path(__file__).resolve().parent / "data" / "cpu_rates.json"
 BENCH_DIM = 64  # the random encoder bench_scale.py embeds with
-CHARS_PER_TOKEN = 3.5
+CHARS_PER_TOKEN = 3.5  # Portuguese through Llama-family and BERT-family tokenizers, roughly
 SHORTER = {
     "extract": "more workers (extract.workers)",
     "qa": "a partition with a longer limit",
@@ -77,14 +77,11 @@ def _job(rule: str, name: str, cpus: int, seconds: float, rss_mb: float, config:
     from lhama.config.loading import rule_resources
 
     floor = rule_resources(config.resources, rule)
-    runtime = max(int(floor.get("runtime", 60)), math.ceil(seconds / 60 * 1.5) + 15)
+    hours = seconds / 3600
+    runtime = time_limit_min(hours, int(floor.get("runtime", 60)), gpu=True)  # gpu=True: the estimate applies
     mem_mb = max(int(floor.get("mem_mb", 8000)), math.ceil(rss_mb * 1.5))
-    limit = config.cluster.max_runtime_min
-    if limit is not None and runtime > limit:
-        raise ConfigError("cluster.max_runtime_min",
-                          f"{rule} job {name} needs about {seconds / 3600:.1f} h (a {runtime}-minute time limit), "
-                          f"more than the partition's {limit} minutes: {SHORTER[rule]}")
-    return CpuJob(rule, name, cpus, mem_mb, seconds / 3600, runtime)
+    within_partition(rule, name, hours, runtime, config.cluster.max_runtime_min, SHORTER[rule])
+    return CpuJob(rule, name, cpus, mem_mb, hours, runtime)
 
 
 def cpu_jobs(config: WorkflowConfig, clean_chars: float, embedder_dim: int, rates: dict | None = None) -> list[CpuJob]:

@@ -26,13 +26,12 @@ from pathlib import Path
 
 from lhama.config.loading import ModelEntry, model_entries
 from lhama.config.sections import VARIANT_RETRIEVES, ClusterConfig, WorkflowConfig
-from lhama.cpu_plan import CpuJob, cpu_jobs
+from lhama.cpu_plan import CHARS_PER_TOKEN, CpuJob, cpu_jobs
 from lhama.errors import ConfigError, InputFileError
-from lhama.plan import time_limit_min
+from lhama.plan import time_limit_min, within_partition
 
 CLEAN_CHARS_PER_DUMP_BYTE = {"bz2": 87_152 / 61_800, "xml": 87_152 / 189_329}
 EXAMPLES_PER_CLEAN_CHAR = 292 / 87_152
-CHARS_PER_TOKEN = 3.5  # Portuguese through Llama-family and BERT-family tokenizers, roughly
 NOMINAL_DUMP_BYTES = 2.6e9  # a ptwiki-*-pages-articles-multistream.xml.bz2 of 2025-2026, for a dump not yet fetched
 NOMINAL_ENCODER_PARAMS = 3.35e8  # a BERT-large-sized embedder, for one not yet fetched
 NOMINAL_ENCODER_DIM = 1024
@@ -211,9 +210,8 @@ def embedder_folder(spec: str) -> Path | None:
         return None
 
 
-def embedder_dim(spec: str) -> int:
+def embedder_dim(folder: Path | None) -> int:
     """The embedder's vector size (its config.json's hidden_size), else a BERT-large-sized one's."""
-    folder = embedder_folder(spec)
     path = folder / "config.json" if folder else None
     try:
         return int(json.loads(path.read_text(encoding="utf-8"))["hidden_size"]) if path and path.is_file() \
@@ -222,8 +220,7 @@ def embedder_dim(spec: str) -> int:
         return NOMINAL_ENCODER_DIM
 
 
-def embedder_params(spec: str) -> tuple[float, str]:
-    folder = embedder_folder(spec)
+def embedder_params(spec: str, folder: Path | None) -> tuple[float, str]:
     params = encoder_params(folder) if folder else None
     if params is None:
         return NOMINAL_ENCODER_PARAMS, (f"embedder {spec}: no config.json at hand, sized as a "
@@ -253,11 +250,8 @@ def _job(rule: str, model: str | None, name: str, gpus: int, mem_mb: int, hours:
          cluster: ClusterConfig) -> GpuJob:
     on_gpu = gpus > 0
     runtime = time_limit_min(hours, floor_min, gpu=on_gpu)
-    limit = cluster.max_runtime_min
-    if on_gpu and limit is not None and runtime > limit:
-        raise ConfigError("cluster.max_runtime_min",
-                          f"{rule} job {name} needs about {hours:.1f} h (a {runtime}-minute time limit), more than "
-                          f"the partition's {limit} minutes: {SHORTER[rule]}")
+    if on_gpu:
+        within_partition(rule, name, hours, runtime, cluster.max_runtime_min, SHORTER[rule])
     return GpuJob(rule, model, name, gpus, mem_mb, hours if on_gpu else 0.0, runtime)
 
 
@@ -268,12 +262,12 @@ def _inference(entry: ModelEntry, rule: str, config: WorkflowConfig) -> tuple[in
     return values["gpu"], int(values.get("mem_mb", 8000)), int(values.get("runtime", 60))
 
 
-def embed_jobs(config: WorkflowConfig, corpus: Corpus, notes: list[str]) -> list[GpuJob]:
+def embed_jobs(config: WorkflowConfig, corpus: Corpus, embedder: Path | None, notes: list[str]) -> list[GpuJob]:
     from lhama.config.loading import rule_resources
 
     resources = rule_resources(config.resources, "embed")
     gpus = int(resources.get("gpu", 0) or 0)
-    params, note = embedder_params(config.rag.embedder.model)
+    params, note = embedder_params(config.rag.embedder.model, embedder)
     notes.append(note)
     chunker = config.rag.chunker
     tokens = corpus.clean_chars / CHARS_PER_TOKEN * (1 + chunker.chunk_overlap / chunker.chunk_tokens)
@@ -359,14 +353,15 @@ def dag_plan(config: WorkflowConfig, question_files: dict[str, str], base_dir: s
     bounds = question_bounds(config, question_files, corpus_size(config, base_dir, exact=False), base_dir)
     notes.append("questions: " + ", ".join(f"{name} {bound:,}" for name, bound in bounds.items())
                  + f" (at most {config.generation.shard_questions:,} per answer job)")
-    jobs = [*embed_jobs(config, corpus, notes), *training_jobs(config, base_dir),
+    embedder = embedder_folder(config.rag.embedder.model)
+    jobs = [*embed_jobs(config, corpus, embedder, notes), *training_jobs(config, base_dir),
             *perplexity_jobs(config, entries, corpus), *answer_jobs(config, entries, bounds),
             *judge_jobs(config, entries, bounds)]
     if not config.cluster.gpu:
         notes.append("cluster.gpu is false: training, perplexity and answers run on CPU, their time limits are the "
                      "configured resources")
     parts_by_set = {name: parts(bound, config.generation.shard_questions) for name, bound in bounds.items()}
-    cpu = cpu_jobs(config, corpus.clean_chars, embedder_dim(config.rag.embedder.model))
+    cpu = cpu_jobs(config, corpus.clean_chars, embedder_dim(embedder))
     return DagPlan(jobs, notes, config.cluster.gpu, parts_by_set, cpu)
 
 

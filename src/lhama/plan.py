@@ -345,6 +345,15 @@ def config_shape(model_dir: str | Path) -> dict[str, int] | None:
         return None
 
 
+def within_partition(rule: str, name: str, hours: float, runtime_min: int, limit_min: int | None,
+                     shorter: str) -> None:
+    """Raises a ConfigError on `cluster.max_runtime_min` when a job's time limit is past the partition's."""
+    if limit_min is not None and runtime_min > limit_min:
+        raise ConfigError("cluster.max_runtime_min",
+                          f"{rule} job {name} needs about {hours:.1f} h (a {runtime_min}-minute time limit), more "
+                          f"than the partition's {limit_min} minutes: {shorter}")
+
+
 def time_limit_min(hours: float, floor_min: int, *, gpu: bool) -> int:
     """The SLURM time limit of a GPU job estimated at `hours`: 1.5 x the estimate + 15 minutes, at least the rule's
     configured runtime; on CPU (no estimate) the configured runtime."""
