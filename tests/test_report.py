@@ -5,7 +5,7 @@ import csv
 from lhama.accounting import accounting_summary
 from lhama.files import read_tsv
 from lhama.plots import plot_accuracy
-from lhama.report import answers_by_question, headline, render_report
+from lhama.report import answers_by_question, first_per_kind, headline, render_report
 
 VARIANTS = ["base", "tuned", "rag", "tuned_rag"]
 
@@ -55,6 +55,8 @@ def context(title: str, question: str, answer: str = "Rio de Janeiro") -> dict:
                   "test_articles": 1, "test_with_train_article": 0},
         "heldout_sample": {"population": 1, "n": 1, "method": "every test-split example",
                            "by_kind": {"lead": {"population": 1, "n": 1}}},
+        "seen_sample": {"n": 1, "facts": 3, "trained_rows": 20, "train_rows": 90, "seed": 42,
+                        "draws": [{"rows": 20, "seed": 42}, {"rows": None, "seed": 7}]},
         "examples_sample": [{"kind": "lead", "source_title": title, "text": question}],
         "question_sets": [{
             "name": "paper", "file": "q.jsonl",
@@ -108,6 +110,20 @@ def test_report_shows_sections_and_figures():
         assert anchor in html
     assert html.count('src="data:image/png;base64,') == 5
     assert "Qual a capital do Brasil?" in html and "a + b" in html
+    text = " ".join(html.split())
+    assert ("1 of 3 infobox facts in the 20 training rows every tuned model trained on (of 90 in the split" in text
+            and "20 rows, seed 42; all rows, seed 7" in text)
+    assert "the <code>seen</code> set" not in render_report({**context(title="Brasil", question="Q?"),
+                                                           "seen_sample": None})
+
+
+def test_first_per_kind_stops_reading_once_each_kind_is_found():
+    def rows():
+        yield from [{"kind": "lead", "n": 1}, {"kind": "infobox", "n": 2}, {"kind": "lead", "n": 3}]
+        raise AssertionError("read past the last kind's first row")
+
+    assert first_per_kind(rows(), {"lead", "infobox"}) == {"lead": {"kind": "lead", "n": 1},
+                                                           "infobox": {"kind": "infobox", "n": 2}}
 
 
 def test_headline_and_side_by_side_answers():

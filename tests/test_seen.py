@@ -1,7 +1,10 @@
 """lhama.seen: training facts asked anew, with templates training never used, checked against the same values."""
 
+import json
+
 from lhama.qa import DEFAULT_INFOBOX_QUESTIONS, build_examples
-from lhama.seen import PARAPHRASES, seen_fact_questions
+from lhama.seen import PARAPHRASES, seen_fact_questions, write_seen_questions
+from lhama.training_rows import rows_in_common
 
 ARTICLES = [{"id": n, "title": f"Cidade {n}", "url": "u", "text": f"A Cidade {n} é uma cidade.",
              "infobox": {"type": "Município", "fields": {"fundação": f"{n} de maio de 1711", "estado": "Bahia"}},
@@ -28,3 +31,25 @@ def test_questions_are_on_trained_facts_only_asked_anew_and_sampled_with_a_seed(
     sample = seen_fact_questions(train, ARTICLES, max_questions=4, seed=1)
     assert len(sample) == 4 and sample == seen_fact_questions(train, ARTICLES, max_questions=4, seed=1)
     assert sample != seen_fact_questions(train, ARTICLES, max_questions=4, seed=2)
+
+
+def test_the_set_asks_only_about_rows_every_tuned_model_trained_on(tmp_path):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "articles-000.jsonl").write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
+    (articles / "manifest.json").write_text(json.dumps({"shards": [{"file": "articles-000.jsonl"}]}))
+    examples = list(build_examples(ARTICLES))  # every article's examples: lead, infobox and section kinds
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(example, ensure_ascii=False) + "\n" for example in examples), encoding="utf-8")
+    draws = [[6, 3], [12, 3]]  # a run of 6 rows and one of 12, with the same seed: the 6 are in both
+    out, sample = tmp_path / "seen.jsonl", tmp_path / "seen_sample.json"
+    count = write_seen_questions(train, articles, out, sample, max_questions=None, seed=1, trained=draws)
+    trained = [examples[row] for row in rows_in_common(len(examples), [(6, 3)])]
+    facts = {(e["source_title"], e["field"]) for e in trained if e["kind"] == "infobox"}
+    questions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert count == len(questions) == len(facts) > 0 and len(facts) < 16  # not all 8 articles x 2 fields
+    asked = {(q["source"], "fundação" if "fundação" in q["question"] else "estado") for q in questions}
+    assert asked == facts
+    report = json.loads(sample.read_text())
+    assert report["trained_rows"] == 6 and report["train_rows"] == len(examples) and report["n"] == count
+    assert report["facts"] == len(facts) and report["draws"] == [{"rows": 6, "seed": 3}, {"rows": 12, "seed": 3}]

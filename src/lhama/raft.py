@@ -9,6 +9,7 @@ order; for a configured share of examples the gold article is left out entirely 
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from lhama.config.sections import RaftConfig, RetrievalSettings
 from lhama.files import read_jsonl, write_jsonl
 from lhama.prompts import NOT_FOUND_PT
 from lhama.text import answers_match
+from lhama.training_rows import sample_records
 
 DISTRACTOR_DEPTH = 4  # retrieve this many times the passages wanted, so distractors remain after the gold is set aside
 
@@ -56,14 +58,17 @@ def raft_examples(examples: Iterable[dict], retriever, config: RaftConfig, passa
                            leave_out=rng.random() < config.without_answer, rng=rng)
 
 
-def write_raft_data(index_dir: str | Path, pairs: Sequence[tuple[str | Path, str | Path]], config: RaftConfig,
-                    retrieval: RetrievalSettings | None = None) -> dict[str, int]:
-    """RAFT versions of each (input JSONL, output JSONL) pair, with the retriever the answers use; counts."""
+def write_raft_data(index_dir: str | Path, train: tuple[str | Path, str | Path], test: tuple[str | Path, str | Path],
+                    config: RaftConfig, retrieval: RetrievalSettings | None = None, *, train_rows: int | None = None,
+                    eval_rows: int | None = None) -> dict[str, int]:
+    """RAFT versions of the training rows the raft trainings take (`train_rows` of a permutation seeded with
+    `config.seed`, `lhama.training_rows`; None: all) and of the first `eval_rows` test rows they evaluate on, each an
+    (input JSONL, output JSONL) pair, with the retriever the answers use; counts."""
     from lhama.rag.index import load_index
 
     retriever = load_index(index_dir, retrieval)
     passages = config.passages or retriever.config.k
-    counts = {}
-    for source, out in pairs:
-        counts[str(out)] = write_jsonl(out, raft_examples(read_jsonl(source), retriever, config, passages))
-    return counts
+    train_examples = (row for _, row in sample_records(train[0], train_rows, config.seed)[0])
+    test_examples = itertools.islice(read_jsonl(test[0]), eval_rows)
+    return {str(out): write_jsonl(out, raft_examples(examples, retriever, config, passages))
+            for out, examples in ((train[1], train_examples), (test[1], test_examples))}

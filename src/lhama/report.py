@@ -70,6 +70,17 @@ def _summary(values: list[int]) -> dict:
 # ---------------------------------------------------------------------------------------------------- HTML
 
 
+def first_per_kind(examples: Iterable[dict], kinds: set[str]) -> dict[str, dict]:
+    """The first example of each kind, read no further than the last kind's first (the report shows one of each;
+    the full ptwiki's training split is some 11 million rows)."""
+    found: dict[str, dict] = {}
+    for example in examples:
+        found.setdefault(example["kind"], example)
+        if kinds <= found.keys():
+            break
+    return found
+
+
 def data_uri(png_path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(png_path).read_bytes()).decode("ascii")
 

@@ -2,7 +2,9 @@
 
 The held-out set asks about articles training never saw, so it cannot show what the study asks: does tuning put
 facts into the model? As Ovadia et al. (2023, "Fine-Tuning or Retrieval?") separate knowledge injection from
-unseen articles, this set takes a seeded sample of the training split's infobox facts (article, field, value) and
+unseen articles, this set takes a seeded sample of infobox facts (article, field, value) of the training rows
+every tuned model trains on (a run of `max_steps` reads only steps x batch rows, `lhama.training_rows`: on the
+full ptwiki 2,000 of some 11 million, so a sample of the whole split would hold almost no trained fact) and
 asks each with a question template of its own (`PARAPHRASES`: none of them is a training template), checked
 against the same value. `tuned` answering these well, but not the held-out ones, is knowledge injected by tuning.
 """
@@ -10,14 +12,15 @@ against the same value. `tuned` answering these well, but not the held-out ones,
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from lhama.corpus import iter_articles
-from lhama.files import read_jsonl, write_jsonl
+from lhama.files import write_json, write_jsonl
 from lhama.errors import LhamaError
 from lhama.qa import infobox_examples, qa_options
 from lhama.questions import Question
+from lhama.training_rows import read_chosen, row_offsets, rows_in_common
 
 SET_NAME = "seen"
 # infobox field -> (question, answer sentence), worded unlike DEFAULT_INFOBOX_QUESTIONS (a test keeps them apart)
@@ -42,9 +45,8 @@ PARAPHRASES: dict[str, tuple[str, str]] = {
     "nascente": ("Em que lugar fica a nascente do {title}?", "A nascente do {title} fica em {value}."),
     "foz": ("Em que lugar fica a foz do {title}?", "A foz do {title} fica em {value}."),
 }
-def seen_fact_questions(train_examples: Iterable[dict], articles: Iterable[dict], *, max_questions: int | None,
-                        seed: int) -> list[Question]:
-    """Questions on a seeded sample of the training split's infobox facts, each asked with its paraphrase."""
+def seen_candidates(train_examples: Iterable[dict], articles: Iterable[dict]) -> list[Question]:
+    """Every infobox fact of these training rows, asked with its paraphrase, in article order."""
     trained = {(example["source_id"], example.get("field")) for example in train_examples
                if example.get("kind") == "infobox"}
     options = qa_options(qa=None)
@@ -58,16 +60,39 @@ def seen_fact_questions(train_examples: Iterable[dict], articles: Iterable[dict]
             if (article["id"], example["field"]) in trained:
                 candidates.append(Question(f"seen-{example['id']}", example["input"], example["answers"],
                                            example["output"], article["title"]))
-    if not candidates:
-        raise LhamaError("no infobox fact in the training split to ask anew: set evaluate.seen_facts to 0")
-    if max_questions is not None and len(candidates) > max_questions:
-        chosen = set(random.Random(seed).sample(range(len(candidates)), max_questions))
-        candidates = [question for number, question in enumerate(candidates) if number in chosen]
     return candidates
 
 
-def write_seen_questions(train_path: str | Path, articles_dir: str | Path, out: str | Path, *,
-                         max_questions: int | None, seed: int) -> int:
-    questions = seen_fact_questions(read_jsonl(train_path), iter_articles(articles_dir), max_questions=max_questions,
-                                    seed=seed)
-    return write_jsonl(out, (question.to_json() for question in questions))
+def sample_questions(candidates: list[Question], max_questions: int | None, seed: int) -> list[Question]:
+    """A seeded sample of at most `max_questions`, in the candidates' order."""
+    if not candidates:
+        raise LhamaError("no infobox fact in the training rows the tuned models take to ask anew: set "
+                         "evaluate.seen_facts to 0")
+    if max_questions is None or len(candidates) <= max_questions:
+        return candidates
+    chosen = set(random.Random(seed).sample(range(len(candidates)), max_questions))
+    return [question for number, question in enumerate(candidates) if number in chosen]
+
+
+def seen_fact_questions(train_examples: Iterable[dict], articles: Iterable[dict], *, max_questions: int | None,
+                        seed: int) -> list[Question]:
+    """Questions on a seeded sample of these training rows' infobox facts, each asked with its paraphrase."""
+    return sample_questions(seen_candidates(train_examples, articles), max_questions, seed)
+
+
+def write_seen_questions(train_path: str | Path, articles_dir: str | Path, out: str | Path, sample_out: str | Path,
+                         *, max_questions: int | None, seed: int, trained: Sequence[Sequence]) -> int:
+    """The seen set, on the facts of the training rows every tuned model takes (`trained`: each training's (rows
+    taken, seed) draw, `lhama.training_rows`), and `sample_out`: how many rows and facts it was drawn from."""
+    offsets, lines = row_offsets(train_path)
+    rows = rows_in_common(len(offsets), [(take, row_seed) for take, row_seed in trained])
+    train_examples = (example for _, example in read_chosen(train_path, rows, offsets, lines))
+    candidates = seen_candidates(train_examples, iter_articles(articles_dir))
+    questions = sample_questions(candidates, max_questions, seed)
+    count = write_jsonl(out, (question.to_json() for question in questions))
+    write_json(sample_out, {
+        "n": count, "facts": len(candidates), "trained_rows": len(rows), "train_rows": len(offsets),
+        "draws": [{"rows": take, "seed": row_seed} for take, row_seed in trained], "seed": seed,
+        "method": f"{count} of the {len(candidates)} infobox facts in the {len(rows)} training rows every tuned "
+                  f"model takes (of {len(offsets)} in the split), drawn with seed {seed}"})
+    return count

@@ -103,6 +103,24 @@ def adapters_in_use(config: WorkflowConfig) -> list[str]:
     return [adapter for adapter in ADAPTERS if any(VARIANT_ADAPTER[variant] == adapter for variant in config.variants)]
 
 
+def trained_row_draws(config: WorkflowConfig, adapter: str = "tuned") -> list[list]:
+    """The distinct (rows taken, seed) draws of training rows of an adapter's trainings, one per model
+    (`TrainConfig.trained_rows`, `row_seed`): what the seen-facts set and the RAFT examples are built from."""
+    draws = {(train.trained_rows(), train.row_seed())
+             for train in (entry.adapter_train(adapter) for entry in model_entries(config).values())}
+    return [list(draw) for draw in sorted(draws, key=lambda draw: (draw[0] is None, draw[0] or 0, draw[1]))]
+
+
+def raft_rows(config: WorkflowConfig) -> dict:
+    """How many rows the RAFT examples are built for: the most any model's raft training takes (None: all), and the
+    most it evaluates on, drawn with `raft.seed` (retrieval for every row of the full ptwiki's training
+    split would be some 11 million queries for 2,000 rows trained)."""
+    trainings = [entry.adapter_train("raft") for entry in model_entries(config).values()]
+    takes = [train.trained_rows() for train in trainings]
+    evals = [train.eval_examples for train in trainings]
+    return {"train_rows": None if None in takes else max(takes), "eval_rows": None if None in evals else max(evals)}
+
+
 def workflow_plans(config: WorkflowConfig, base_dir: str | Path = ".") -> list:
     """One `JobPlan` per training job (model x adapter in use); a job that cannot fit raises a ConfigError naming
     the model (so a dry run stops before anything is queued)."""

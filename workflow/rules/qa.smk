@@ -87,7 +87,8 @@ rule seen_questions:
         train="results/qa/train.jsonl",
         articles="results/corpus/articles",
     output:
-        "results/qa/seen_questions.jsonl",
+        questions="results/qa/seen_questions.jsonl",
+        sample="results/qa/seen_sample.json",
     log:
         "logs/seen_questions.log",
     benchmark:
@@ -99,6 +100,7 @@ rule seen_questions:
         runtime=rule_resources("default")["runtime"],
     params:
         seen=CONFIG.evaluate.seen_settings(),
+        trained=lw.trained_row_draws(CONFIG),
     script:
         "../scripts/seen_questions.py"
 

@@ -107,6 +107,7 @@ rule raft_data:
         runtime=rule_resources("default")["runtime"],
     params:
         raft=CONFIG.raft.data_settings(),
+        rows=lw.raft_rows(CONFIG),
         retrieval=RETRIEVAL,
     script:
         "../scripts/raft_data.py"

@@ -34,6 +34,7 @@ rule retrieval_plot:
 
 rule report:
     input:
+        **({"seen_sample": "results/qa/seen_sample.json"} if SEEN in EVAL_SETS else {}),
         articles="results/corpus/articles",
         provenance="results/provenance.json",
         stats="results/corpus/stats.json",

@@ -3,13 +3,13 @@ from lhama.corpus import read_manifest
 from lhama.files import read_json, read_jsonl, read_tsv
 from lhama.models import read_model_info
 from lhama.provenance import config_hash
-from lhama.report import answers_by_question, data_uri, headline, job_environments, write_report
+from lhama.report import answers_by_question, data_uri, first_per_kind, headline, job_environments, write_report
 from lhama.job import step
 
 with step(snakemake):
     inputs, params = snakemake.input, snakemake.params
-    train = list(read_jsonl(inputs.train))
-    one_per_kind = {example["kind"]: example for example in reversed(train)}
+    stats = read_json(inputs.stats)
+    one_per_kind = first_per_kind(read_jsonl(inputs.train), set(stats["qa_by_kind"]))
     metrics, comparisons = read_tsv(inputs.metrics), read_tsv(inputs.comparisons)
     plans = {(plan["model"], plan["adapter"]): plan for plan in params.plans}
     perplexities = dict(zip(params.models, inputs.perplexity))
@@ -36,7 +36,7 @@ with step(snakemake):
                       "evaluate": params.evaluate["seed"],
                       "train": sorted({str(run["metrics"]["config"]["args"].get("seed")) for run in training})},
             "manifest": read_manifest(inputs.articles),
-            "stats": read_json(inputs.stats),
+            "stats": stats,
             "plots": {
                 "article_lengths": data_uri(inputs.lengths),
                 "qa_kinds": data_uri(inputs.kinds),
@@ -45,6 +45,7 @@ with step(snakemake):
             },
             "split": split,
             "heldout_sample": read_json(inputs.heldout_sample),
+            "seen_sample": read_json(inputs.get("seen_sample")) if inputs.get("seen_sample") else None,
             "examples_sample": [one_per_kind[kind] for kind in sorted(one_per_kind)],
             "question_sets": [read_json(path) for path in inputs.questions],
             "retrieval": {

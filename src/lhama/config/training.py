@@ -103,6 +103,20 @@ class TrainConfig:
     def _over_defaults(cls, value: Any) -> Any:
         return {**DEFAULT_TRAIN_ARGS, **value} if isinstance(value, dict) else value
 
+    def trained_rows(self) -> int | None:
+        """Training rows the run takes: `max_steps` x per-device batch x accumulation x processes (each row once,
+        drawn by `lhama.training_rows`); None, every row, when the run is set by epochs or packs rows together."""
+        steps = int(self.args.get("max_steps", -1) or -1)
+        if steps <= 0 or self.args.get("packing"):
+            return None
+        return (steps * int(self.args.get("per_device_train_batch_size", 8))
+                * int(self.args.get("gradient_accumulation_steps", 1)) * self.launcher.world_size)
+
+    def row_seed(self) -> int:
+        """Seed of the draw of training rows: `data_seed`, as the trainer's sampler takes it, else `seed`."""
+        seed = self.args.get("data_seed")
+        return int(self.args.get("seed", 42) if seed is None else seed)
+
     def bf16(self, native: bool) -> bool:
         """The SFTConfig `bf16`, with `auto` resolved: whether the hardware computes bf16 natively."""
         value = self.args.get("bf16", False)

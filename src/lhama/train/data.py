@@ -4,21 +4,29 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lhama.errors import InputFileError
 from lhama.files import numbered_records
 from lhama.prompts import training_record
+from lhama.training_rows import sample_records
 
 
-def read_rows(path: str | Path) -> list[dict]:
-    """Instruction rows (instruction, input, output) of a JSONL file; a clear error names the line."""
+def read_rows(path: str | Path, *, take: int | None = None, seed: int = 0, first: int | None = None) -> list[dict]:
+    """Instruction rows (instruction, input, output) of a JSONL file; a clear error names the line. `take`: only the
+    rows a run of that many rows trains on (`lhama.training_rows`, with `seed`), read by seeking; `first`: only the
+    first rows, the file read no further."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "file does not exist" if not path.exists() else "not a file")
+    if take is not None:
+        records = sample_records(path, take, seed)[0]
+    else:
+        records = itertools.islice(numbered_records(path), first)
     rows = []
-    for number, row in numbered_records(path):
+    for number, row in records:
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("input", "output")) \
                 or not isinstance(row.get("instruction", ""), str) or not row["output"].strip():
             raise InputFileError(path, "expected an object with string fields instruction, input and a "

@@ -97,6 +97,7 @@ def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, ev
         "report_to": list(trainer.args.report_to or []), "output": str(out_dir),
         "merged": str(out_dir / "merged") if config.merge and config.method != "full" else None,
         "data": {"train": file_record(train_file), "eval": file_record(eval_file)},
+        "train_rows": len(trainer.train_dataset),
         "notes": run.notes, "environment": environment(), "config": to_dict(config),
     }
     if main_process:
