@@ -195,10 +195,11 @@ def build_trainer(config: TrainConfig, model_dir: str | Path, train_file: str | 
         raise InputFileError(model_dir, "no config.json: not a Hugging Face model folder (run `lhama prepare-model`)")
     if config.deepspeed and not Path(config.deepspeed).is_file():
         raise InputFileError(config.deepspeed, "DeepSpeed config does not exist")
-    train_rows = read_rows(train_file, take=config.trained_rows(), seed=config.row_seed())
+    take = config.trained_rows()
+    train_rows = read_rows(train_file, take=take, seed=config.row_seed())
     eval_rows = read_rows(eval_file, first=config.eval_examples) if eval_file else None
     notes: list[str] = []
-    if config.trained_rows() is not None:
+    if take is not None:
         notes.append(f"trained on {len(train_rows)} rows of {Path(train_file).name}: max_steps x batch x "
                      f"accumulation x processes, drawn with seed {config.row_seed()} (lhama.training_rows)")
     sft_args = build_sft_config(config, work_dir, run_name=run_name)
