@@ -11,8 +11,8 @@ import pytest
 from lhama.cli import main
 from lhama.config.loading import load_config
 from lhama.dag_plan import (
-    CLEAN_CHARS_PER_DUMP_BYTE, EXAMPLES_PER_CLEAN_CHAR, HELDOUT, SEEN, answer_parts, corpus_size, dag_plan,
-    dag_table, dry_run_line, encoder_params, generation_hours, question_bounds,
+    CLEAN_CHARS_PER_DUMP_BYTE, EXAMPLES_PER_CLEAN_CHAR, HELDOUT, JUDGE_PROMPT_TOKENS, SEEN, answer_parts,
+    corpus_size, dag_plan, dag_table, dry_run_line, encoder_params, generation_hours, question_bounds,
 )
 from lhama.config.sections import ClusterConfig
 from lhama.errors import ConfigError
@@ -54,10 +54,16 @@ def test_question_sets_are_bounded_by_their_caps_files_and_corpus(tmp_path):
     assert uncapped == math.ceil(corpus.clean_chars * EXAMPLES_PER_CLEAN_CHAR * 0.1) > 100_000
 
 
-def test_the_demo_corpus_bounds_the_held_out_set_below_its_cap():
+def test_the_demo_corpus_bounds_the_held_out_set_below_its_cap(tmp_path):
     config = load_config([], ROOT)
     corpus = corpus_size(config, ROOT, exact=False)
     assert corpus.clean_chars == pytest.approx(61_800 * CLEAN_CHARS_PER_DUMP_BYTE["bz2"]) and not corpus.exact
+    # the demo caps its held-out set at 12; with the cluster's cap of 1,000 the corpus's ~30 examples bound it
+    bounds = question_bounds(config, question_sets(config.questions), corpus, ROOT)
+    assert (config.evaluate.heldout_questions, bounds[HELDOUT]) == (12, 12)
+    cluster_cap = tmp_path / "cap.yaml"
+    cluster_cap.write_text("evaluate: {heldout_questions: 1000}\n", encoding="utf-8")
+    config = load_config([cluster_cap], ROOT)
     bounds = question_bounds(config, question_sets(config.questions), corpus, ROOT)
     assert bounds[HELDOUT] == math.ceil(corpus.clean_chars * EXAMPLES_PER_CLEAN_CHAR * 0.1) == 30
     assert answer_parts(config, question_sets(config.questions), ROOT) == {"paper": 1, HELDOUT: 1, SEEN: 1}
@@ -145,5 +151,8 @@ def test_the_judge_is_one_job_per_answer_file(tmp_path):
     assert {job.model for job in judges} == {"llama2-70b"} and len(judges) == 3 * 5 * 3
     base, rag = plan.job("judge", "llama2-7b/base/heldout"), plan.job("judge", "llama2-7b/rag/heldout")
     assert rag.hours > 2 * base.hours  # answers given with passages: a second question, carrying the passages
+    # each question asked is read once (the choices share its KV cache): 2 FLOPs per judge parameter per token
+    asked = JUDGE_PROMPT_TOKENS + 256
+    assert base.hours == pytest.approx(2 * 69.0e9 * 1000 * asked / (312e12 * 0.3) / 3600)
     assert plan.job("judge", "llama2-7b/base/paper").hours == pytest.approx(base.hours * 10 / 1000)
     assert max(job.runtime_min for job in judges) < 6 * 60

@@ -23,17 +23,22 @@ def test_verdict_is_the_likelier_reply(yes, no, expected):
     assert verdict(yes, no) is expected
 
 
-def test_choice_scores_are_the_continuation_log_likelihoods(tiny_model_dir):
-    """Batched right-padded scoring equals scoring each (prompt, choice) alone, summed over the choice's tokens."""
+@pytest.mark.parametrize(("choices", "batch_size"), [(["Sim", "Não"], 4), (["Talvez não", "Sim", "Não sei"], 2),
+                                                    (["Não", "Sim"], 1)])
+def test_choice_scores_are_the_continuation_log_likelihoods(tiny_model_dir, choices, batch_size):
+    """Each prompt read once (left-padded, the KV cache shared by the choices) gives what scoring each
+    (prompt, choice) alone gives, summed over the choice's tokens: with choices of one and of several tokens, the
+    several-token one first or last, and prompts of different lengths in one batch."""
     import torch
 
     from lhama.generate import choice_loglikelihoods
     from lhama.models import load_model
 
     model, tokenizer = load_model(tiny_model_dir, dtype="float32", device="cpu")
-    prompts = ["uma pergunta curta", "uma pergunta bem mais longa que a outra, com muitas palavras"]
-    choices = ["Sim", "Não"]
-    batched = choice_loglikelihoods(model, tokenizer, prompts, choices, batch_size=4, progress=False)
+    prompts = ["uma pergunta curta", "uma pergunta bem mais longa que a outra, com muitas palavras", "outra"]
+    lengths = {len(tokenizer(choice, add_special_tokens=False)["input_ids"]) for choice in choices}
+    assert len(lengths) > 1 or max(lengths) > 1  # the several-token path is taken
+    batched = choice_loglikelihoods(model, tokenizer, prompts, choices, batch_size=batch_size, progress=False)
     for prompt, row in zip(prompts, batched):
         for choice, score in zip(choices, row):
             context = tokenizer(prompt)["input_ids"]

@@ -323,9 +323,9 @@ def answer_jobs(config: WorkflowConfig, entries: dict[str, ModelEntry], bounds: 
 
 
 def judge_jobs(config: WorkflowConfig, entries: dict[str, ModelEntry], bounds: dict[str, int]) -> list[GpuJob]:
-    """One job per answer file (answering model, variant, question set). Each asks one forward pass per choice
-    ("Sim", "Não") per question asked of each answer: is it correct, and, for the variants that answered with
-    passages, do the passages support it."""
+    """One job per answer file (answering model, variant, question set). Each reads every question it asks of an
+    answer once (is it correct, and, for the variants that answered with passages, do the passages support it);
+    the choices ("Sim", "Não") share that pass's KV cache and add a token or two (`choice_loglikelihoods`)."""
     judge = config.evaluate.judge
     if not judge:
         return []
@@ -336,7 +336,7 @@ def judge_jobs(config: WorkflowConfig, entries: dict[str, ModelEntry], bounds: d
     for name in entries:
         for variant in config.variants:
             passages = prompt_tokens(config, variant) - PROMPT_TOKENS
-            per_answer = 2 * (asked + (asked + passages if VARIANT_RETRIEVES[variant] else 0))
+            per_answer = asked + (asked + passages if VARIANT_RETRIEVES[variant] else 0)
             jobs.extend(_job("judge", judge, f"{name}/{variant}/{eval_set}", gpus, mem_mb,
                              flops_hours(2 * params * bound * per_answer, config.cluster), floor, config.cluster)
                         for eval_set, bound in bounds.items())

@@ -145,12 +145,25 @@ def throughput(generations: Sequence[Generation]) -> float:
     return sum(g.new_tokens for g in generations) / total if total else 0.0
 
 
+def _accepts(model, name: str) -> bool:
+    import inspect
+
+    return name in inspect.signature(model.forward).parameters
+
+
 def choice_loglikelihoods(model, tokenizer, prompts: Sequence[str], choices: Sequence[str], *, batch_size: int = 8,
                           progress: bool = True) -> list[list[float]]:
     """The log-likelihood of each choice as the continuation of each rendered prompt, summed over the choice's
-    tokens (lm-evaluation-harness's multiple-choice scoring): one forward pass per batch, no sampling, so a small
-    model that would wander off in free text still gives a definite choice. Sequences are padded on the right, so
-    positions need no correction."""
+    tokens (lm-evaluation-harness's multiple-choice scoring): no sampling, so a small model that would wander off in
+    free text still gives a definite choice.
+
+    Each prompt is read once, whatever the number of choices: one forward pass over the batch's prompts, padded on
+    the left (positions from the attention mask, as `generate` does), keeps the KV cache and only the last
+    position's logits, which score every choice's first token; a choice of several tokens then feeds its other
+    tokens on a copy of that cache. Reading a 1,500-token RAG prompt once instead of once per choice halves the
+    judge's compute, and no batch x width x vocabulary logits are ever held."""
+    import copy
+
     import torch
     from tqdm.auto import tqdm
 
@@ -160,31 +173,42 @@ def choice_loglikelihoods(model, tokenizer, prompts: Sequence[str], choices: Seq
     if not choices or any(not ids for ids in endings):
         raise ConfigError("choices", "every choice must encode to at least one token")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    pairs = [(index, choice, _encode(tokenizer, text)) for index, text in enumerate(prompts)
-             for choice in range(len(choices))]
+    contexts = [_encode(tokenizer, text) for text in prompts]
+    if any(not ids for ids in contexts):
+        raise ConfigError("prompts", "a prompt encodes to no tokens")
+    longer = [number for number, ending in enumerate(endings) if len(ending) > 1]
+    last_only = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
+    cache_name = "cache" if _accepts(model, "cache") else "past_key_values"  # older models name it past_key_values
     scores = [[0.0] * len(choices) for _ in prompts]
     device = getattr(model, "device", torch.device("cpu"))
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in tqdm(range(0, len(pairs), batch_size), desc="judge", unit="batch", disable=not progress):
-                batch = pairs[start:start + batch_size]
-                sequences = [context + endings[choice] for _, choice, context in batch]
-                width = max(len(seq) for seq in sequences)
-                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, seq in enumerate(sequences):
-                    ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
-                    mask[row, :len(seq)] = 1
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-                for row, (index, choice, context) in enumerate(batch):
-                    # only the positions that predict the choice's tokens: a full-vocabulary log-softmax over
-                    # every position of the batch would hold batch x width x vocab floats
-                    start_at, ending = len(context), endings[choice]
-                    predicting = torch.log_softmax(logits[row, start_at - 1:start_at - 1 + len(ending)].float(), -1)
-                    targets = torch.tensor(ending, dtype=torch.long, device=predicting.device)
-                    scores[index][choice] = float(predicting.gather(1, targets[:, None]).sum())
+            for start in tqdm(range(0, len(prompts), batch_size), desc="judge", unit="batch", disable=not progress):
+                rows = list(range(start, min(start + batch_size, len(prompts))))
+                ids, mask = pad_left([contexts[i] for i in rows], pad_id)
+                ids, mask = ids.to(device), mask.to(device)
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **last_only)
+                first = torch.log_softmax(out.logits[:, -1].float(), -1)[:, [ending[0] for ending in endings]]
+                for row, index in enumerate(rows):
+                    scores[index] = first[row].tolist()
+                lengths = mask.sum(-1, keepdim=True)
+                kept = getattr(out, cache_name)
+                for turn, number in enumerate(longer):
+                    ending = endings[number]
+                    cache = kept if turn == len(longer) - 1 else copy.deepcopy(kept)
+                    fed = torch.tensor([ending[:-1]] * len(rows), dtype=torch.long, device=device)
+                    steps = torch.arange(len(ending) - 1, device=device)
+                    logits = model(input_ids=fed, **{cache_name: cache}, use_cache=True,
+                                   attention_mask=torch.cat([mask, torch.ones_like(fed)], dim=-1),
+                                   position_ids=lengths + steps).logits
+                    following = torch.log_softmax(logits.float(), -1)
+                    targets = torch.tensor(ending[1:], dtype=torch.long, device=device)
+                    rest = following.gather(2, targets.expand(len(rows), -1)[..., None]).squeeze(-1).sum(-1)
+                    for row, index in enumerate(rows):
+                        scores[index][number] += float(rest[row])
     finally:
         if was_training:
             model.train()
