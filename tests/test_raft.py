@@ -1,6 +1,8 @@
 """lhama.raft: each example gets the gold passage among distractors, or, for a seeded share, none and the
 not-found target."""
 
+import pytest
+
 from lhama.config.sections import RaftConfig
 from lhama.prompts import NOT_FOUND_PT, training_record
 from lhama.raft import gold_passage, raft_examples
@@ -37,7 +39,7 @@ def test_examples_carry_the_gold_among_distractors_or_say_not_found():
     rows = list(raft_examples([EXAMPLE] * 200, FakeRetriever(), RaftConfig(without_answer=0.25, seed=7), 3))
     with_gold = [row for row in rows if row["raft"]["gold"]]
     without = [row for row in rows if not row["raft"]["gold"]]
-    assert 0.15 < len(without) / len(rows) < 0.35
+    assert len(without) == 50  # exactly the configured share
     for row in with_gold:
         assert len(row["passages"]) == 3 and "Artigo 1 parte 1 fundada em 1711" in row["passages"]
         assert row["output"] == EXAMPLE["output"] and row["raft"]["gold_chunk"] == "1:1"
@@ -46,6 +48,12 @@ def test_examples_carry_the_gold_among_distractors_or_say_not_found():
     assert len({tuple(row["passages"]) for row in with_gold}) > 1  # the gold is not always first
     again = list(raft_examples([EXAMPLE] * 200, FakeRetriever(), RaftConfig(without_answer=0.25, seed=7), 3))
     assert again == rows
+
+
+@pytest.mark.parametrize(("count", "share", "expected"), [(6, 0.2, 1), (2, 0.2, 0), (10, 0.25, 3), (5, 0.5, 3)])
+def test_the_share_without_the_gold_is_exact_for_few_rows(count, share, expected):
+    rows = list(raft_examples([EXAMPLE] * count, FakeRetriever(), RaftConfig(without_answer=share, seed=42), 3))
+    assert sum(1 for row in rows if not row["raft"]["gold"]) == expected
 
 
 def test_training_prompt_carries_the_passages_as_the_variant_is_asked():

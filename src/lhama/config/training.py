@@ -143,7 +143,8 @@ class RaftConfig:
     passages: PositiveInt | None = None
     """Passages per training example; null: rag.retriever.k, as the variant is asked."""
     without_answer: Annotated[float, Field(ge=0, lt=1)] = 0.2
-    """Share of examples whose passages leave out the gold article; their target says the passages lack it."""
+    """Share of examples whose passages leave out the gold article (exactly, rounded half up over the rows built,
+    a seeded draw); their target says the passages lack it."""
     seed: int = 42
     args: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_RAFT_ARGS))
     """SFTConfig fields on top of `train.args` for this adapter (its prompts are longer)."""
