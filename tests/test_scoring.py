@@ -88,3 +88,15 @@ def test_score_answer_fields():
     assert copied["correct"] and copied["copied"] and copied["own_words_correct"] is False
     assert score_answer("Brasília", ["Brasília"], None)["rouge_l"] is None
     assert score_answer("Brasília", ["Brasília"], "  ")["chrf"] is None
+
+
+def test_the_prompts_refusal_sentence_is_a_refusal_not_a_copy():
+    """What a RAFT adapter that refuses every question answers (measured with Gemma 3 270M): the sentence its prompt
+    spells out, verbatim; refusal_rate counts it, the copy rate does not."""
+    from lhama.prompts import passages_block
+
+    prompt = passages_block(["Brasília é a capital do Brasil desde 1960."]) + "\nQual é a capital do Brasil?"
+    scores = score_answer(NOT_FOUND_PT, ["Brasília"], None, prompt)
+    assert scores["refusal"] and not scores["copied"] and scores["correct"] is False
+    # the same words said as part of a longer copy of the prompt are still a copy
+    assert score_answer(prompt, ["Brasília"], None, prompt)["copied"]

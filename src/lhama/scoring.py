@@ -37,6 +37,7 @@ _REFUSAL_PATTERNS = (
     r"\bno (relevant )?information (is )?(available|provided|found|about)",
     r"\b(not|isn't|is not) (mentioned|provided|available|found) in\b",
 )
+_NOT_FOUND = re.compile(re.escape(NOT_FOUND_PT), re.I)
 _REFUSAL = re.compile("|".join(f"(?:{pattern})" for pattern in _REFUSAL_PATTERNS))
 _ROUGE_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _LETTER_WORD = re.compile(r"[^\W\d_]+|[.!?;:]", re.UNICODE)
@@ -152,11 +153,14 @@ def is_refusal(text: str) -> bool:
 def score_answer(answer: str, answers: Answers, reference: str | None, prompt: str = "") -> dict:
     """The per-answer scores (SCORE_KEYS). em/f1 are None without short answers, rouge_l/chrf without a
     reference, portuguese when the language is undetermined ("und": fewer than two words). `copied` (see
-    lhama.copying) compares the answer with the prompt it was given; `own_words_correct` is correct and not copied."""
+    lhama.copying) compares the answer with the prompt it was given; `own_words_correct` is correct and not copied.
+    The RAG prompt's refusal sentence (NOT_FOUND_PT) is left out of the copy check: the prompt spells it out, so
+    saying it verbatim is what was asked, and `refusal` counts it (a RAFT adapter that refuses every question would
+    otherwise show a copy rate of 100%)."""
     language = detect_language(answer)
     has_reference = bool(reference and reference.strip())
     correct = answers_match(answers, answer) if answers else None
-    copied = is_copied(answer, prompt)
+    copied = is_copied(_NOT_FOUND.sub(" ", answer), prompt)
     return {
         "correct": correct,
         "own_words_correct": None if correct is None else correct and not copied,
