@@ -473,10 +473,11 @@ def test_training_survives_its_time_limit_and_a_scancel(cluster, tiny_model_dir,
     TIMEOUT, after SIGTERM: the training saves a checkpoint), the profile's retry resumes; that attempt is cancelled
     with scancel after a new checkpoint; the plugin then waits forever (a known bug of 2.8: sacct's "CANCELLED by
     <uid>"), so it is stopped with Ctrl-C as a user would, and the workflow run again finishes from the checkpoint."""
-    # 1.5 s a step in a one-CPU job here (4 s beside another run): the 1-minute attempt ends near step 40, the retry
-    # saves within 25 steps, the last run trains the rest in a few minutes
-    steps = 200
-    work, args = _train_workdir(tmp_path, tiny_model_dir, args={"max_steps": steps, "save_steps": 25,
+    # 1.3-1.5 s a step in a one-CPU job here (4 s beside another run): the 1-minute attempt ends near step 35, the
+    # retry saves within 20 steps, the last run trains the rest (about 60 steps) in under two minutes; a machine
+    # three times as fast would still be stopped by the time limit before the last step
+    steps = 120
+    work, args = _train_workdir(tmp_path, tiny_model_dir, args={"max_steps": steps, "save_steps": 20,
                                                                 "eval_strategy": "no", "logging_steps": 50})
     start = time.monotonic()
     process = _snakemake(work, _train_target(), *args, "--set-resources", "train:runtime=1 if attempt == 1 else 20",

@@ -9,6 +9,8 @@ rule train:
         "logs/train/{model}/{adapter}.log",
     benchmark:
         "results/benchmarks/train/{model}/{adapter}.tsv"
+    # the longest job of every DAG, ahead of the answers of the variants that do not wait for it
+    priority: 10
     conda:
         "../../envs/train.yaml"
     threads: lambda wildcards: TRAIN_PLANS[wildcards.model, wildcards.adapter].cpus
