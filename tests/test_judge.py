@@ -50,6 +50,45 @@ def test_choice_scores_are_the_continuation_log_likelihoods(tiny_model_dir, choi
             assert score == pytest.approx(alone, abs=1e-4)
 
 
+class _OlderForward:
+    """A causal LM whose forward predates `logits_to_keep` and names its cache `past_key_values` (as models written
+    for older transformers releases do): every position's logits come back."""
+
+    def __init__(self, model):
+        self.model, self.device, self.training = model, model.device, False
+
+    def eval(self):
+        return self
+
+    def train(self, mode: bool = True):
+        return self
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=None):
+        from types import SimpleNamespace
+
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                         cache=past_key_values, use_cache=use_cache)
+        return SimpleNamespace(logits=out.logits, past_key_values=out.cache)
+
+    __call__ = forward
+
+
+def test_choice_scores_without_logits_to_keep_or_the_cache_keyword(tiny_model_dir):
+    """The fallback for a forward without `logits_to_keep` (all positions' logits, the last one read) and with the
+    older `past_key_values` keyword gives the same scores as the fast path."""
+    from lhama.generate import choice_loglikelihoods
+    from lhama.models import load_model
+
+    model, tokenizer = load_model(tiny_model_dir, dtype="float32", device="cpu")
+    prompts = ["uma pergunta curta", "uma pergunta bem mais longa que a outra, com muitas palavras"]
+    choices = ["Talvez não", "Sim"]
+    fast = choice_loglikelihoods(model, tokenizer, prompts, choices, batch_size=2, progress=False)
+    older = choice_loglikelihoods(_OlderForward(model), tokenizer, prompts, choices, batch_size=2, progress=False)
+    assert [score for row in older for score in row] == pytest.approx([score for row in fast for score in row],
+                                                                      abs=1e-5)
+    assert fast[0] != pytest.approx(fast[1], abs=1e-3)  # the prompts score differently: the check can fail
+
+
 def test_prompts_are_portuguese_and_carry_the_reference_and_passages():
     text = correctness_question(row("q1", "base", "Rio de Janeiro"))
     assert "Resposta de referência: Brasília" in text and "Resposta a avaliar: Rio de Janeiro" in text

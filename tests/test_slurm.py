@@ -403,8 +403,12 @@ def test_failing_job_names_its_slurm_log(slurm_demo, tmp_path, measured):
 MODEL = "tiny"
 
 
-def _train_workdir(tmp_path: Path, model_dir: Path, **train) -> tuple[Path, list[str]]:
-    work = _copy_workflow(tmp_path / "train")
+def _train_workdir(slurm_demo: dict, tmp_path: Path, model_dir: Path, **train) -> tuple[Path, list[str]]:
+    """A copy of the finished lean demo with other training settings: only the train job reruns (its upstream jobs
+    are done), and it finds the demo's checkpoints of other settings, which it must delete, not resume."""
+    work = tmp_path / "train"
+    shutil.copytree(slurm_demo["workdir"], work, symlinks=True)
+    assert list((work / f"results/train/{MODEL}/tuned/checkpoints").glob("checkpoint-*"))
     args = _lean_config(work, model_dir, variants=["base", "tuned"], train=train)
     return work, [*args, "--profile", str(TEST_PROFILE)]
 
@@ -468,7 +472,7 @@ def _wait_for(predicate, timeout: float, what: str, process: subprocess.Popen | 
 
 
 @pytest.mark.slow
-def test_training_survives_its_time_limit_and_a_scancel(cluster, tiny_model_dir, tmp_path, measured):
+def test_training_survives_its_time_limit_and_a_scancel(slurm_demo, tiny_model_dir, tmp_path, measured):
     """One training job, stopped twice and resumed each time: a 1-minute limit on the first attempt (SLURM ends it,
     TIMEOUT, after SIGTERM: the training saves a checkpoint), the profile's retry resumes; that attempt is cancelled
     with scancel after a new checkpoint; the plugin then waits forever (a known bug of 2.8: sacct's "CANCELLED by
@@ -477,8 +481,9 @@ def test_training_survives_its_time_limit_and_a_scancel(cluster, tiny_model_dir,
     # retry saves within 20 steps, the last run trains the rest (about 60 steps) in under two minutes; a machine
     # three times as fast would still be stopped by the time limit before the last step
     steps = 120
-    work, args = _train_workdir(tmp_path, tiny_model_dir, args={"max_steps": steps, "save_steps": 20,
-                                                                "eval_strategy": "no", "logging_steps": 50})
+    work, args = _train_workdir(slurm_demo, tmp_path, tiny_model_dir,
+                                args={"max_steps": steps, "save_steps": 20, "eval_strategy": "no",
+                                      "logging_steps": 50})
     start = time.monotonic()
     process = _snakemake(work, _train_target(), *args, "--set-resources", "train:runtime=1 if attempt == 1 else 20",
                          background=True)
@@ -510,9 +515,9 @@ def test_training_survives_its_time_limit_and_a_scancel(cluster, tiny_model_dir,
 
 
 @pytest.mark.slow
-def test_deepspeed_training_is_a_two_task_job(cluster, tiny_model_dir, tmp_path):
+def test_deepspeed_training_is_a_two_task_job(slurm_demo, tiny_model_dir, tmp_path):
     """torchrun with 2 processes under DeepSpeed ZeRO-3: the job asks SLURM for 2 tasks and sruns torchrun."""
-    work, args = _train_workdir(tmp_path, tiny_model_dir,
+    work, args = _train_workdir(slurm_demo, tmp_path, tiny_model_dir,
                                 launcher={"type": "torchrun", "nodes": 1, "processes_per_node": 2},
                                 deepspeed="config/deepspeed/zero3.json",
                                 args={"max_steps": 2, "save_steps": 1, "eval_strategy": "no"})

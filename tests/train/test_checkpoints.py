@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from lhama.train.checkpoints import checkpoint_is_complete, last_complete_checkpoint, remove_incomplete_checkpoints
+from lhama.train.checkpoints import (
+    RUN_FILE, checkpoint_is_complete, last_complete_checkpoint, remove_incomplete_checkpoints, run_fingerprint,
+    same_run, start_run,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
@@ -44,6 +47,41 @@ def test_incomplete_checkpoints_are_skipped_and_removed(tmp_path):
     removed = remove_incomplete_checkpoints(tmp_path, tmp_path / "checkpoint-2")
     assert removed == ["checkpoint-4", "checkpoint-6", "checkpoint-8", "checkpoint-10"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-2"]
+
+
+def test_fingerprint_covers_what_the_weights_depend_on():
+    train = {"method": "lora", "lora": {"r": 8}, "merge": False, "eval_examples": 4,
+             "args": {"learning_rate": 1e-3, "max_steps": 4, "logging_steps": 1, "save_steps": 2}}
+    base = run_fingerprint(train, template="t", model="m", train_data="d")
+    changed = [
+        run_fingerprint({**train, "args": {**train["args"], "learning_rate": 2e-3}}, template="t", model="m",
+                        train_data="d"),
+        run_fingerprint({**train, "args": {**train["args"], "max_steps": 8}}, template="t", model="m", train_data="d"),
+        run_fingerprint({**train, "lora": {"r": 16}}, template="t", model="m", train_data="d"),
+        run_fingerprint(train, template="other", model="m", train_data="d"),
+        run_fingerprint(train, template="t", model="other", train_data="d"),
+        run_fingerprint(train, template="t", model="m", train_data="other"),
+    ]
+    assert base not in changed and len(set(changed)) == len(changed)
+    unchanged = [
+        run_fingerprint({**train, "args": {**train["args"], "logging_steps": 50, "save_steps": 20}}, template="t",
+                        model="m", train_data="d"),
+        run_fingerprint({**train, "merge": True, "eval_examples": 16}, template="t", model="m", train_data="d"),
+    ]
+    assert set(unchanged) == {base}
+
+
+def test_checkpoints_of_another_run_are_deleted_not_resumed(tmp_path):
+    fake_checkpoint(tmp_path, 2)
+    assert not same_run(tmp_path, "a")  # no run file: checkpoints of unknown settings
+    assert start_run(tmp_path, "a") == ["checkpoint-2"] and not list(tmp_path.glob("checkpoint-*"))
+    assert same_run(tmp_path, "a") and json.loads((tmp_path / RUN_FILE).read_text()) == {"fingerprint": "a"}
+    fake_checkpoint(tmp_path, 4)
+    assert start_run(tmp_path, "a") == [] and last_complete_checkpoint(tmp_path).name == "checkpoint-4"
+    assert not same_run(tmp_path, "b") and start_run(tmp_path, "b") == ["checkpoint-4"] and same_run(tmp_path, "b")
+    (tmp_path / RUN_FILE).write_text("[1, 2]")  # not a mapping
+    assert not same_run(tmp_path, "b")
+    assert start_run(tmp_path / "new", "c") == [] and same_run(tmp_path / "new", "c")
 
 
 def start_training(model_dir: Path, data: tuple[Path, Path], tmp_path: Path, config: dict) -> subprocess.Popen:

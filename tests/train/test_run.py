@@ -52,6 +52,27 @@ def test_lora_training_writes_adapter_card_and_metrics(tiny_model_dir, data, tmp
     assert any("lora_A" in name for name, _ in tuned.named_parameters())
 
 
+def test_a_rerun_resumes_only_the_same_training(tiny_model_dir, data, tmp_path):
+    """The same settings resume from the last checkpoint (nothing left to train); a changed learning rate starts
+    afresh (the old run's checkpoints deleted), as Snakemake reruns the job when `train.args` change."""
+    train_file, eval_file = data
+    work = tmp_path / "work"
+
+    def run(config):
+        return train(config, tiny_model_dir, train_file, eval_file, tmp_path / "adapter", work,
+                     tmp_path / "metrics.json")
+
+    first = run(small_config(max_steps=2, save_steps=1))
+    assert first["resumed_from"] is None and first["global_step"] == 2
+    again = run(small_config(max_steps=2, save_steps=2, logging_steps=5))  # logging and saving only: the same run
+    assert again["resumed_from"] == "checkpoint-2" and again["session_train_tokens"] == 0
+    changed = run(small_config(max_steps=2, save_steps=1, learning_rate=1e-4))
+    assert changed["resumed_from"] is None and changed["global_step"] == 2 and changed["session_train_tokens"] > 0
+    # the first step trains at the warm-up learning rate, 0: the runs part from the second
+    assert changed["train_loss_curve"][0]["loss"] == pytest.approx(first["train_loss_curve"][0]["loss"])
+    assert changed["eval_loss"] != pytest.approx(first["eval_loss"])
+
+
 def test_qlora_trains_on_cpu(tiny_model_dir, data, tmp_path):
     train_file, eval_file = data
     lora = small_config("qlora")

@@ -2,13 +2,17 @@
 
 Every `save_steps` the trainer writes `<work_dir>/checkpoints/checkpoint-N`; a rerun resumes from the newest
 *complete* one (a SIGKILL can land mid-save: transformers writes straight into `checkpoint-N`, with no temporary
-folder, and `trainer_state.json` last). SIGTERM and SIGUSR1 (a SLURM time limit, `scancel`, `--signal`) make the
+folder, and `trainer_state.json` last), and only when it trains the same thing: `checkpoints/run.json` holds a
+digest of what the weights depend on (`run_fingerprint`), and checkpoints of a run with other settings, data or base
+model are deleted instead of resumed (a changed `train.args.learning_rate` reruns the train job, which must not
+carry on from the old run's last step). SIGTERM and SIGUSR1 (a SLURM time limit, `scancel`, `--signal`) make the
 trainer save at the next step boundary and stop; the job then exits with 128 + the signal number.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -22,6 +26,13 @@ from lhama.errors import LhamaError
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
+RUN_FILE = "run.json"
+# SFTConfig fields that change what is logged, saved or evaluated, not the trained weights: a rerun that changes only
+# these resumes (from the last step: nothing to train again)
+NOT_IN_WEIGHTS = frozenset({
+    "logging_steps", "logging_strategy", "logging_first_step", "logging_dir", "save_steps", "save_strategy",
+    "save_total_limit", "eval_steps", "eval_strategy", "per_device_eval_batch_size", "eval_accumulation_steps",
+    "report_to", "disable_tqdm", "run_name", "dataloader_num_workers", "output_dir"})
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 INTERRUPT_SIGNALS = ("SIGTERM", "SIGUSR1")
 
@@ -81,6 +92,42 @@ def remove_incomplete_checkpoints(folder: str | Path, resume: Path | None) -> li
         if step > since and not checkpoint_is_complete(path):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
+    return removed
+
+
+def run_fingerprint(train: dict, *, template: str, model: str, train_data: str) -> str:
+    """sha256 over what a training run's weights depend on: the `train` section (without `NOT_IN_WEIGHTS`
+    arguments, the merged-copy switch and the eval rows), the prompt template, the base model's identity (its
+    weights' digest where prepare_model recorded one) and the training file's digest."""
+    settings = {key: value for key, value in train.items() if key not in ("merge", "eval_examples")}
+    settings["args"] = {key: value for key, value in train.get("args", {}).items() if key not in NOT_IN_WEIGHTS}
+    text = json.dumps({"train": settings, "template": template, "model": model, "train_data": train_data},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def same_run(folder: str | Path, fingerprint: str) -> bool:
+    """Whether the checkpoints under `folder` were written by a run with this fingerprint (no run file: no)."""
+    try:
+        return json.loads((Path(folder) / RUN_FILE).read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def start_run(folder: str | Path, fingerprint: str) -> list[str]:
+    """Where the checkpoints under `folder` belong to another run: delete them and record this run's fingerprint.
+    Returns the checkpoints deleted (main process only: every rank must have decided not to resume first)."""
+    folder = Path(folder)
+    if same_run(folder, fingerprint):
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    removed = []
+    for step, path in sorted(_checkpoints(folder)):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    temporary = folder / f".{RUN_FILE}.tmp"
+    temporary.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
+    temporary.replace(folder / RUN_FILE)
     return removed
 
 

@@ -12,11 +12,13 @@ import yaml
 from lhama.config.loading import parse, to_dict
 from lhama.config.sections import PromptConfig, TrainConfig
 from lhama.config.sft import check_sft_args
+from lhama.download import file_digest
 from lhama.errors import ConfigError, InputFileError
+from lhama.models import read_model_info
 from lhama.provenance import environment
 from lhama.train.checkpoints import (
-    CHECKPOINT_DIR, TrainingInterrupted, last_complete_checkpoint, remove_incomplete_checkpoints, signal_handlers,
-    tokens_in_checkpoint,
+    CHECKPOINT_DIR, TrainingInterrupted, last_complete_checkpoint, remove_incomplete_checkpoints, run_fingerprint,
+    same_run, signal_handlers, start_run, tokens_in_checkpoint,
 )
 from lhama.train.outputs import file_record, loss_curves, peak_memory_mb, save_outputs
 from lhama.train.trainer import build_trainer
@@ -44,6 +46,12 @@ def load_train_config(path: str | Path) -> tuple[TrainConfig, PromptConfig]:
         raise ConfigError(error.key, error.problem, source=str(path)) from None
 
 
+def _model_identity(model_dir: str | Path) -> str:
+    """The base model's weights digest where prepare_model recorded one, else its resolved path."""
+    info = read_model_info(model_dir) or {}
+    return (info.get("weights_sha256") or {}).get("sha256") or str(Path(model_dir).resolve())
+
+
 def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, eval_file: str | Path | None,
           out_dir: str | Path, work_dir: str | Path, metrics_path: str | Path, *, prompt: PromptConfig | None = None,
           model_name: str | None = None, run_name: str | None = None, trust_remote_code: bool = False) -> dict:
@@ -57,9 +65,15 @@ def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, ev
     trainer = run.trainer
     main_process = trainer.is_world_process_zero()
     checkpoints = work_dir / CHECKPOINT_DIR
-    resume = last_complete_checkpoint(checkpoints)
+    fingerprint = run_fingerprint(to_dict(config), template=prompt.template, model=_model_identity(model_dir),
+                                  train_data=file_digest(train_file, "sha256"))
+    resume = last_complete_checkpoint(checkpoints) if same_run(checkpoints, fingerprint) else None
     trainer.accelerator.wait_for_everyone()  # every rank decided before rank 0 deletes anything
     if main_process:
+        other_run = start_run(checkpoints, fingerprint)
+        if other_run:
+            log.warning("deleted checkpoints %s of a run with other settings, data or base model (not resumed)",
+                        ", ".join(other_run))
         removed = remove_incomplete_checkpoints(checkpoints, resume)
         if removed:
             log.warning("removed incomplete checkpoints %s", ", ".join(removed))
