@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from lhama.errors import LhamaError
+from lhama.files import write_json
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,7 @@ def start_run(folder: str | Path, fingerprint: str) -> list[str]:
     for step, path in sorted(_checkpoints(folder)):
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
-    temporary = folder / f".{RUN_FILE}.tmp"
-    temporary.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
-    temporary.replace(folder / RUN_FILE)
+    write_json(folder / RUN_FILE, {"fingerprint": fingerprint})
     return removed
 
 

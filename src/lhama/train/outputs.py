@@ -51,8 +51,7 @@ def file_record(path: str | Path | None) -> dict | None:
     return {"path": str(path), "sha256": file_digest(path, "sha256"), "rows": rows}
 
 
-def save_outputs(run, config: TrainConfig, out_dir: Path, model_dir, train_file, eval_file,
-                  model_name: str | None) -> None:
+def save_outputs(run, config: TrainConfig, out_dir: Path, model_dir, data: dict, model_name: str | None) -> None:
     """Adapter (or full model) + tokenizer + model card (+ merged model) into a temporary sibling of `out_dir`,
     renamed at the end. The temporary name is the same on every rank: `save_model` is a collective under ZeRO-3."""
     trainer = run.trainer
@@ -69,7 +68,7 @@ def save_outputs(run, config: TrainConfig, out_dir: Path, model_dir, train_file,
             run.tokenizer.save_pretrained(tmp)
             if config.merge and config.method != "full":
                 merge_adapter(model_dir, tmp, tmp / "merged")
-            (tmp / "README.md").write_text(model_card(config, run, model_dir, train_file, eval_file, model_name),
+            (tmp / "README.md").write_text(model_card(config, run, model_dir, data, model_name),
                                            encoding="utf-8")
             replace_dir(tmp, out_dir)
     finally:
@@ -92,13 +91,13 @@ def merge_adapter(model_dir: str | Path, adapter_dir: str | Path, out: str | Pat
     AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(out)
 
 
-def model_card(config: TrainConfig, run, model_dir, train_file, eval_file, model_name: str | None) -> str:
+def model_card(config: TrainConfig, run, model_dir, data: dict, model_name: str | None) -> str:
     """README.md for the adapter: base model, data files with sha256, method and every hyperparameter."""
     from lhama.models import read_model_info
 
     info = read_model_info(model_dir) or {}
     base = info.get("source") or str(model_dir)
-    data = [record for record in (file_record(train_file), file_record(eval_file)) if record]
+    data = [record for record in (data["train"], data["eval"]) if record]
     state = run.trainer.state
     train_curve, _ = loss_curves(state.log_history)
     library = "transformers" if config.method == "full" else "peft"

@@ -12,7 +12,6 @@ import yaml
 from lhama.config.loading import parse, to_dict
 from lhama.config.sections import PromptConfig, TrainConfig
 from lhama.config.sft import check_sft_args
-from lhama.download import file_digest
 from lhama.errors import ConfigError, InputFileError
 from lhama.models import read_model_info
 from lhama.provenance import environment
@@ -65,8 +64,9 @@ def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, ev
     trainer = run.trainer
     main_process = trainer.is_world_process_zero()
     checkpoints = work_dir / CHECKPOINT_DIR
+    data = {"train": file_record(train_file), "eval": file_record(eval_file)}  # read once: the files are large
     fingerprint = run_fingerprint(to_dict(config), template=prompt.template, model=_model_identity(model_dir),
-                                  train_data=file_digest(train_file, "sha256"))
+                                  train_data=data["train"]["sha256"])
     resume = last_complete_checkpoint(checkpoints) if same_run(checkpoints, fingerprint) else None
     trainer.accelerator.wait_for_everyone()  # every rank decided before rank 0 deletes anything
     if main_process:
@@ -89,7 +89,7 @@ def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, ev
         saved = last_complete_checkpoint(checkpoints)
         raise TrainingInterrupted(run.stop.signum, saved.name if saved else None)
     final_eval = trainer.evaluate() if trainer.eval_dataset is not None else {}
-    save_outputs(run, config, out_dir, model_dir, train_file, eval_file, model_name)
+    save_outputs(run, config, out_dir, model_dir, data, model_name)
     state = trainer.state
     train_curve, eval_curve = loss_curves(state.log_history)
     tokens = int(state.num_input_tokens_seen)
@@ -110,7 +110,7 @@ def train(config: TrainConfig, model_dir: str | Path, train_file: str | Path, ev
         "packing": bool(trainer.args.packing), "optim": str(getattr(optim, "value", optim)),
         "report_to": list(trainer.args.report_to or []), "output": str(out_dir),
         "merged": str(out_dir / "merged") if config.merge and config.method != "full" else None,
-        "data": {"train": file_record(train_file), "eval": file_record(eval_file)},
+        "data": data,
         "train_rows": len(trainer.train_dataset),
         "notes": run.notes, "environment": environment(), "config": to_dict(config),
     }
