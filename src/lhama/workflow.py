@@ -15,7 +15,6 @@ from lhama.errors import ConfigError, InputFileError
 
 MULTISTREAM_SUFFIX = "-multistream.xml.bz2"
 QUESTION_SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-SFT_CHECK_CACHE = ".snakemake/lhama/sft-args.json"
 
 __all__ = ["ConfigError", "ModelEntry", "load_workflow_config", "model_entries", "rule_resources", "to_dict"]
 
@@ -36,20 +35,21 @@ def config_source(workflow) -> str:
 def load_workflow_config(config: dict, workflow=None, *, check_train_args: bool = True) -> WorkflowConfig:
     """What common.smk does first: the merged config checked against the section classes (one line naming the
     first bad key and where it came from), every model's `train.args` checked by HfArgumentParser (cached in
-    .snakemake/lhama), then `config` itself replaced by the complete, typed values, so Snakemake's own
+    the user's cache folder, lhama.config.sft.user_cache_file), then `config` itself replaced by the complete, typed values, so Snakemake's own
     validation and `snakemake --report` see what the jobs get."""
     source = config_source(workflow) if workflow is not None else "config"
     typed = check_references(parse(WorkflowConfig, config, source=source), source)
     if check_train_args:
-        from lhama.config.sft import check_sft_args
+        from lhama.config.sft import check_sft_args, user_cache_file
 
+        cache = user_cache_file()
         try:
-            checked = check_sft_args(typed.train.args, "train.args", cache=SFT_CHECK_CACHE)
+            checked = check_sft_args(typed.train.args, "train.args", cache=cache)
             typed = dataclasses.replace(typed, train=dataclasses.replace(typed.train, args=checked))
             entries = model_entries(typed)
             for name in _models_with_own_args(typed):
                 own = typed.models[name].train["args"]
-                checked = check_sft_args(entries[name].train.args, f"models.{name}.train.args", cache=SFT_CHECK_CACHE)
+                checked = check_sft_args(entries[name].train.args, f"models.{name}.train.args", cache=cache)
                 own.update({key: checked[key] for key in own})
         except ConfigError as error:
             raise ConfigError(error.key, error.problem, source=source) from None

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lhama.config.sections import DEFAULT_TRAIN_ARGS
+import lhama.config.sft as sft
 from lhama.config.sft import check_sft_args
 from lhama.errors import ConfigError
 
@@ -36,3 +37,24 @@ def test_values_come_back_typed_and_the_result_is_cached(tmp_path):
     assert list(typed) == list(args)
     assert list(json.loads(cache.read_text()).values()) == [typed]
     assert check_sft_args(args, cache=cache) == typed
+
+
+def test_the_cache_is_the_users_and_keeps_the_newest_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert sft.user_cache_file() == tmp_path / "xdg/lhama/sft-args.json"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert sft.user_cache_file() == tmp_path / "home/.cache/lhama/sft-args.json"
+    cache = tmp_path / "cache.json"
+    monkeypatch.setattr(sft, "CACHE_ENTRIES", 2)
+    for steps in (1, 2, 3, 1):
+        check_sft_args({"max_steps": steps}, cache=cache)
+    assert [entry["max_steps"] for entry in json.loads(cache.read_text()).values()] == [3, 1]
+
+
+def test_a_cached_result_is_keyed_by_the_libraries_versions(tmp_path, monkeypatch):
+    cache = tmp_path / "cache.json"
+    check_sft_args({"max_steps": 5}, cache=cache)
+    monkeypatch.setattr(sft, "_version", lambda name: "0.0-other")
+    check_sft_args({"max_steps": 5}, cache=cache)
+    assert len(json.loads(cache.read_text())) == 2

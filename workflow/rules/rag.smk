@@ -100,6 +100,8 @@ rule raft_data:
         "logs/rag/raft_data.log",
     benchmark:
         "results/benchmarks/rag/raft_data.tsv"
+    # feeds the raft training, which runs at the training's priority
+    priority: 10
     conda:
         "../../envs/rag.yaml"
     resources:

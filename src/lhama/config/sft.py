@@ -2,14 +2,16 @@
 
 The values go through the same argparse types and choices as `python -m trl.scripts.sft --learning_rate ...`, then
 an `SFTConfig` is built from them so its own `__post_init__` checks run too; a bad key or value is a `ConfigError`
-naming `train.args.<key>`. The check imports transformers and TRL (seconds), so its result is cached per
-(arguments, library versions) in a small JSON file: a dry run after the first pays nothing.
+naming `train.args.<key>`. The check imports transformers and TRL (about ten seconds on a laptop), so its result
+is cached per (arguments, library versions, this module) in the user's cache folder: a dry run of any working copy
+after the first pays nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 import warnings
@@ -30,6 +32,14 @@ MANAGED_ARGS = {
     "include_num_input_tokens_seen": "lhama counts the non-pad training tokens itself",
 }
 _ARGUMENT = re.compile(r"argument --([A-Za-z0-9_]+)")
+CACHE_ENTRIES = 64  # the newest argument sets kept; older ones are checked again when next seen
+
+
+def user_cache_file() -> Path:
+    """Where the check's results are kept: `$XDG_CACHE_HOME/lhama/sft-args.json` (`~/.cache` without it), shared by
+    every working copy of the user, as the Hugging Face cache is."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "lhama" / "sft-args.json"
 
 
 def check_sft_args(args: Mapping[str, Any], key: str = "train.args", *, cache: str | Path | None = None) -> dict:
@@ -94,7 +104,8 @@ def _command_line(value: Any) -> list[str]:
 
 def _digest(args: Mapping[str, Any]) -> str:
     versions = [_version(name) for name in ("transformers", "trl")]
-    text = json.dumps([dict(args), versions], sort_keys=True, default=str)
+    checker = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # a changed check is not answered from cache
+    text = json.dumps([dict(args), versions, checker], sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -116,8 +127,9 @@ def _write_cache(path: Path, digest: str, typed: dict) -> None:
     from lhama.files import write_json
 
     entries = _read_cache(path)
+    entries.pop(digest, None)
     entries[digest] = typed
     try:
-        write_json(path, entries)
-    except OSError:  # a read-only working copy only loses the cache
+        write_json(path, dict(list(entries.items())[-CACHE_ENTRIES:]))
+    except OSError:  # a read-only home only loses the cache
         pass
