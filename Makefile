@@ -55,8 +55,8 @@ demo: setup
 # Two phases. The unit tests run on two workers (loadfile keeps each file's module fixtures on one worker); then
 # the whole-workflow runs (the demo DAG, the local SLURM cluster's DAG and jobs, multi-process training), marked
 # `serial` in tests/conftest.py, run file by file on two workers: the demo DAG (tests/test_workflow.py) beside the
-# SLURM tests (tests/test_slurm.py), which wait on the cluster much of the time. Side by side they took 18:13 here
-# against 23:54 one after the other; no test shares a fixture across the two files. A phase with no tests in TESTS
+# SLURM tests (tests/test_slurm.py), which wait on the cluster much of the time (14:49 here, against 23:54 one
+# after the other); the models both files read are built once, under a lock. A phase with no tests in TESTS
 # (pytest's exit code 5) is not a failure; either phase failing fails the target, after both have run.
 TESTS ?= tests
 PYTEST_ARGS ?=

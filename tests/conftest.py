@@ -57,10 +57,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
-    factory = getattr(config, "_tmp_path_factory", None)
-    if factory is None or os.environ.get("PYTEST_XDIST_WORKER"):
+    # the base folder exists once a test (or pytest-xdist, for its workers) asked for it; none means nothing measured
+    base = getattr(getattr(config, "_tmp_path_factory", None), "_basetemp", None)
+    if base is None or os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    record = factory.getbasetemp() / MEASURED_FILE
+    record = Path(base) / MEASURED_FILE
     lines = record.read_text(encoding="utf-8").splitlines() if record.exists() else []
     if lines:
         terminalreporter.section("measured")
